@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import type { CommandModule } from 'yargs';
+
+/**
+ * Each area of the daemon exports its own yargs command module; this file only
+ * lists them. Handlers set process.exitCode rather than calling process.exit, so
+ * open handles are closed in order.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const commands: CommandModule<any, any>[] = [];
+
+export async function main(argv: string[]): Promise<void> {
+  let cli = yargs(argv)
+    .scriptName('callbackd')
+    .strict()
+    .demandCommand(1, 'name a command; --help lists them')
+    .help()
+    .version();
+  for (const c of commands) cli = cli.command(c);
+  await cli.parseAsync();
+}
+
+main(hideBin(process.argv)).catch((err: unknown) => {
+  process.stderr.write(`callbackd: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});

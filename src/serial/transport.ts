@@ -1,0 +1,35 @@
+/**
+ * The byte pipe to one modem. Everything above src/serial talks to a Transport and
+ * never to serialport directly, so that unit tests can use the in-memory one and the
+ * simulator can supply DTR and carrier where a pseudo-terminal cannot.
+ */
+export interface Transport {
+  /** Device path as configured (e.g. /dev/ttyS1 or a simulator's /dev/pts/N). */
+  readonly path: string;
+  readonly isOpen: boolean;
+  open(): Promise<void>;
+  /** Idempotent. Resolves once the fd is closed. */
+  close(): Promise<void>;
+  /** Rejects with CallbackdError LINE_CLOSED / DEVICE_GONE; never emits unhandled errors. */
+  write(data: Buffer | string): Promise<void>;
+  /** Subscribe to received bytes; returns the unsubscribe function. */
+  onData(listener: (chunk: Buffer) => void): () => void;
+  /** Called once when the line closes on its own (device gone, EIO); not for close(). */
+  onUnexpectedClose(listener: (err: Error) => void): () => void;
+  /** Raise or drop DTR. On hardware via ioctl; on a simulated line via the simulator. */
+  setDtr(on: boolean): Promise<void>;
+  /** DCD state, or undefined when the line cannot tell (then NO CARRIER text is the signal). */
+  getCarrier(): Promise<boolean | undefined>;
+}
+
+/**
+ * DTR and carrier for a line whose tty cannot carry them (a pseudo-terminal).
+ * The simulator implements this; the serial layer uses it when a line is configured
+ * as simulated.
+ */
+export interface ModemSignals {
+  setDtr(on: boolean): Promise<void>;
+  getCarrier(): Promise<boolean>;
+  /** Subscribe to carrier changes; returns the unsubscribe function. */
+  onCarrier(listener: (on: boolean) => void): () => void;
+}
