@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'CONFIG_READ'
   // policy
   | 'NUMBER_REJECTED'
+  | 'STATE_INVALID' // persisted lockout / rate-limit state unreadable
   // ppp
   | 'PPP_SPAWN'
   // generic
