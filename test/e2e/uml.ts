@@ -1,0 +1,112 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Boots user-mode-linux on the host's own root file system (hostfs) with uml-init.sh as
+ * PID 1, which runs one scenario script and halts. This kernel has PPP modules; the
+ * host kernel does not, so real pppd can only be tested in here.
+ */
+export const E2E_DIR = dirname(fileURLToPath(import.meta.url));
+export const REPO_DIR = resolve(E2E_DIR, '../..');
+export const UML_KERNEL = '/usr/bin/linux.uml';
+
+export interface UmlRun {
+  /** The scenario script's exit code, or null when UML died or timed out before it ended. */
+  scenarioCode: number | null;
+  timedOut: boolean;
+  /** Everything UML printed on its console (kernel messages, uml-init lines). */
+  console: string;
+  ms: number;
+}
+
+export function umlAvailable(): boolean {
+  return existsSync(UML_KERNEL) && existsSync('/usr/lib/uml/modules');
+}
+
+/**
+ * Runs `scenario` (an absolute path) inside UML. `env` entries become init's environment
+ * through the kernel command line, so keys must be plain words and values must not
+ * contain spaces. Results land in resultDir, which must be on the host's file system.
+ */
+export async function runUml(o: {
+  scenario: string;
+  resultDir: string;
+  timeoutMs: number;
+  env?: Record<string, string>;
+  memMb?: number;
+}): Promise<UmlRun> {
+  mkdirSync(o.resultDir, { recursive: true });
+  const env: Record<string, string> = {
+    ...o.env,
+    E2E_SCENARIO: o.scenario,
+    E2E_RESULT: o.resultDir,
+    E2E_REPO: REPO_DIR,
+  };
+  for (const [k, v] of Object.entries(env)) {
+    if (!/^[A-Z][A-Z0-9_]*$/.test(k) || /\s/.test(v) || v === '') {
+      throw new Error(`runUml: env ${k}=${JSON.stringify(v)} cannot go on a kernel command line`);
+    }
+  }
+  const args = [
+    `mem=${o.memMb ?? 256}M`,
+    'rootfstype=hostfs',
+    'rootflags=/',
+    'rw',
+    `init=${join(E2E_DIR, 'uml-init.sh')}`,
+    'con=null',
+    'con0=fd:0,fd:1',
+    ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+  ];
+  const started = Date.now();
+  // detached: UML forks helper processes; killing the whole group leaves none behind.
+  const child = spawn(UML_KERNEL, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+    // UML crashes at boot ("Segfault with no mm") when HOME is unset; TMPDIR holds its RAM file.
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', TMPDIR: '/dev/shm' },
+  });
+  let consoleText = '';
+  const keep = (b: Buffer) => {
+    consoleText += b.toString('utf8');
+    if (consoleText.length > 200_000) consoleText = consoleText.slice(-100_000);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killGroup(child.pid);
+  }, o.timeoutMs);
+  await new Promise<void>((res) => child.on('close', () => res()));
+  clearTimeout(timer);
+  // halt -f leaves no UML helper running, but a crash might: clean up the group anyway.
+  killGroup(child.pid);
+  const rcFile = join(o.resultDir, 'scenario.rc');
+  const scenarioCode = existsSync(rcFile) ? Number(readFileSync(rcFile, 'utf8').trim()) : null;
+  return { scenarioCode, timedOut, console: consoleText, ms: Date.now() - started };
+}
+
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+/** Reads a result file, or '' when the scenario never wrote it. */
+export function readResult(resultDir: string, name: string): string {
+  const p = join(resultDir, name);
+  return existsSync(p) ? readFileSync(p, 'utf8') : '';
+}
+
+/** Everything useful for a failure message: console tail and every log in the result dir. */
+export function diagnostics(resultDir: string, run: UmlRun, files: string[]): string {
+  const parts = [`UML ran ${run.ms} ms, timedOut=${run.timedOut}, scenario exit ${run.scenarioCode}`];
+  parts.push('--- console (tail) ---', run.console.slice(-6_000));
+  for (const f of files) parts.push(`--- ${f} ---`, readResult(resultDir, f).slice(-8_000));
+  return parts.join('\n');
+}
