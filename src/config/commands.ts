@@ -1,0 +1,157 @@
+import type { CommandModule } from 'yargs';
+import { isCallbackdError } from '../errors.js';
+import { hashSecret } from '../policy/hash.js';
+import { loadConfig, plural } from './load.js';
+
+/** Streams the handlers use, injectable so tests can drive them without a process. */
+export interface CommandIo {
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown };
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+const processIo = (): CommandIo => ({ stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+
+/** `callbackd check-config FILE`: exit code 0 when valid, 1 with the problem list otherwise. */
+export async function checkConfig(file: string, io: Pick<CommandIo, 'stdout' | 'stderr'>): Promise<number> {
+  try {
+    const cfg = await loadConfig(file);
+    io.stdout.write(
+      `${file}: ok, ${plural(cfg.lines.length, 'line')}, ${plural(cfg.callbacks.length, 'call-back entry').replace(/entrys$/, 'entries')}, ${plural(cfg.pppUsers.length, 'PPP user')}\n`,
+    );
+    return 0;
+  } catch (e) {
+    if (!isCallbackdError(e)) throw e;
+    io.stderr.write(`${e.message}\n`);
+    return 1;
+  }
+}
+
+/** Maximum secret length accepted; protects scrypt from a pasted file. */
+const MAX_SECRET = 1024;
+
+/**
+ * `callbackd hash-password`: reads one secret and prints its scrypt hash. On a
+ * terminal it turns echo off (raw mode) and asks twice; from a pipe it takes the
+ * first line. The secret itself is never written anywhere.
+ */
+export async function hashPassword(io: CommandIo): Promise<number> {
+  let secret: string | undefined;
+  try {
+    if (io.stdin.isTTY && io.stdin.setRawMode) {
+      secret = await readHidden(io, 'Secret: ');
+      const again = secret === undefined ? undefined : await readHidden(io, 'Again: ');
+      if (secret !== undefined && again !== secret) {
+        io.stderr.write('hash-password: the two entries differ; nothing printed\n');
+        return 1;
+      }
+    } else {
+      secret = await readFirstLine(io.stdin);
+    }
+  } catch (e) {
+    io.stderr.write(`hash-password: ${(e as Error).message}\n`);
+    return 1;
+  }
+  if (secret === undefined) {
+    io.stderr.write('hash-password: cancelled\n');
+    return 130;
+  }
+  if (secret === '') {
+    io.stderr.write('hash-password: refusing an empty secret\n');
+    return 1;
+  }
+  if (secret.length > MAX_SECRET) {
+    io.stderr.write(`hash-password: refusing a secret longer than ${MAX_SECRET} characters\n`);
+    return 1;
+  }
+  io.stdout.write(`${await hashSecret(secret)}\n`);
+  return 0;
+}
+
+/** Reads up to the first newline from a pipe; the rest is ignored. */
+function readFirstLine(stream: NodeJS.ReadableStream): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const finish = (): void => {
+      cleanup();
+      resolve(text.replace(/\r?\n[\s\S]*$/, '').replace(/\r$/, ''));
+    };
+    const onData = (chunk: Buffer | string): void => {
+      text += chunk.toString();
+      if (text.includes('\n')) finish();
+      else if (text.length > MAX_SECRET * 4) finish();
+    };
+    const onError = (e: Error): void => {
+      cleanup();
+      reject(e);
+    };
+    const cleanup = (): void => {
+      stream.off('data', onData);
+      stream.off('end', finish);
+      stream.off('error', onError);
+      stream.pause();
+    };
+    stream.on('data', onData);
+    stream.on('end', finish);
+    stream.on('error', onError);
+    stream.resume();
+  });
+}
+
+/**
+ * Reads a line from a terminal in raw mode, echoing nothing. Backspace/DEL erase,
+ * ^U clears, Enter ends, ^C or ^D on an empty line cancel (undefined).
+ */
+function readHidden(io: CommandIo, prompt: string): Promise<string | undefined> {
+  const { stdin, stderr } = io;
+  stderr.write(prompt);
+  stdin.setRawMode?.(true);
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const done = (value: string | undefined): void => {
+      stdin.off('data', onData);
+      stdin.off('error', onError);
+      stdin.setRawMode?.(false);
+      stdin.pause();
+      stderr.write('\n');
+      resolve(value);
+    };
+    const onError = (e: Error): void => {
+      stdin.off('data', onData);
+      stdin.setRawMode?.(false);
+      reject(e);
+    };
+    const onData = (chunk: Buffer | string): void => {
+      for (const ch of chunk.toString()) {
+        if (ch === '\r' || ch === '\n') return done(text);
+        if (ch === '\u0003') return done(undefined);
+        if (ch === '\u0004' && text === '') return done(undefined);
+        if (ch === '\u0015') text = '';
+        else if (ch === '\u007f' || ch === '\b') text = text.slice(0, -1);
+        else if (ch >= ' ') text += ch;
+      }
+    };
+    stdin.on('data', onData);
+    stdin.on('error', onError);
+    stdin.resume();
+  });
+}
+
+export const checkConfigCommand: CommandModule<object, { file: string }> = {
+  command: 'check-config <file>',
+  describe: 'Validate a config file and list every problem',
+  builder: (y) => y.positional('file', { type: 'string', demandOption: true, describe: 'TOML config file' }),
+  handler: async (argv) => {
+    process.exitCode = await checkConfig(argv.file, processIo());
+  },
+};
+
+export const hashPasswordCommand: CommandModule = {
+  command: 'hash-password',
+  describe: 'Read a PIN or password (no echo on a terminal, first line from a pipe) and print its hash',
+  handler: async () => {
+    process.exitCode = await hashPassword(processIo());
+  },
+};
+
+export const configCommands = [checkConfigCommand, hashPasswordCommand];
