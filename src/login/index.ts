@@ -1,0 +1,3 @@
+export * from './line-reader.js';
+export * from './names.js';
+export * from './tokens.js';
