@@ -175,7 +175,6 @@ export class LineReader {
       this.line += String.fromCharCode(c);
       if (this.echoOn) echo.push(c);
     }
-    (void NUL, SOH, XON, XOFF); // named for the reader of the rule above
   }
 
   private endLine(echo: number[], events: ReaderEvent[]): void {
