@@ -20,6 +20,11 @@ export interface Transport {
   setDtr(on: boolean): Promise<void>;
   /** DCD state, or undefined when the line cannot tell (then NO CARRIER text is the signal). */
   getCarrier(): Promise<boolean | undefined>;
+  /**
+   * Subscribe to DCD changes where the line can report them without polling (the
+   * simulator's signals); absent otherwise. Returns the unsubscribe function.
+   */
+  onCarrierChange?(listener: (on: boolean) => void): () => void;
 }
 
 /**
