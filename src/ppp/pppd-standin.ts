@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+/**
+ * A stand-in for pppd, for the demo and the integration tests (this machine's kernel has
+ * no PPP). It is not pppd and says so on stderr. It takes the line on stdin/stdout like
+ * pppd does, writes a greeting, answers each line it reads with `STANDIN-ACK <n> <text>`,
+ * and exits:
+ * - on a line `BYE` with 0, or `BYE <code>` with that code (to play any pppd outcome);
+ * - on end of input or hang-up with the code after `standin-exit` in argv (default 16,
+ *   pppd's "modem hung up");
+ * - on SIGTERM/SIGINT/SIGHUP with 5, as pppd does.
+ * Every other argument is accepted and ignored, so it runs with pppd's argv.
+ *
+ * Self-contained on purpose (node: imports only): tests transpile this one file and run
+ * it without a build; the demo runs dist/ppp/pppd-standin.js.
+ */
+import { writeSync } from 'node:fs';
+
+const argv = process.argv.slice(2);
+const exitAt = argv.indexOf('standin-exit');
+const hangupCode = exitAt >= 0 ? Number(argv[exitAt + 1] ?? '16') : 16;
+
+function err(text: string): void {
+  writeSync(2, `${text}\n`);
+}
+function out(text: string): void {
+  writeSync(1, text);
+}
+
+err('pppd stand-in: this is not pppd');
+err(`pppd stand-in: pid ${process.pid} argv ${JSON.stringify(argv)}`);
+out('STANDIN-HELLO\n');
+
+for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+  process.on(sig, () => {
+    err(`pppd stand-in: ${sig}, exiting 5`);
+    process.exit(5);
+  });
+}
+
+let count = 0;
+let pending = '';
+function finish(code: number, why: string): void {
+  err(`pppd stand-in: ${why}, exiting ${code} after ${count} lines`);
+  process.exit(code);
+}
+process.stdin.on('data', (chunk: Buffer) => {
+  pending += chunk.toString('latin1');
+  const lines = pending.split(/\r?\n|\r/);
+  pending = lines.pop() ?? '';
+  for (const line of lines) {
+    const bye = /^BYE(?: (\d{1,3}))?$/.exec(line);
+    if (bye) return finish(bye[1] === undefined ? 0 : Number(bye[1]), 'BYE');
+    count += 1;
+    out(`STANDIN-ACK ${count} ${line}\n`);
+  }
+});
+process.stdin.on('end', () => finish(hangupCode, 'end of input'));
+// A pty whose other side went away reads EIO: that is pppd's "modem hung up".
+process.stdin.on('error', (e: NodeJS.ErrnoException) =>
+  finish(hangupCode, `read failed (${e.code ?? e.message})`),
+);

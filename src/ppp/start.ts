@@ -1,0 +1,33 @@
+import type { Config, LineConfig, PppUser } from '../config/types.js';
+import type { Logger } from '../log.js';
+import { buildPppdArgv } from './argv.js';
+import { handOverToPppd, type PppRun } from './handover.js';
+
+/**
+ * The session's way to start pppd on a line: argv from the config, then the hand-over.
+ * Shaped to fit the session's PppStarter port without importing it (session depends on
+ * ppp, not the other way round).
+ */
+export async function startPppd(o: {
+  line: LineConfig;
+  config: Config;
+  user?: PppUser;
+  autoPpp: boolean;
+  closeLine: () => Promise<void>;
+  lock?: { handOver(pid: number): void | Promise<void> };
+  log: Logger;
+}): Promise<PppRun> {
+  const { file, args } = buildPppdArgv(o.config.pppd, {
+    user: o.user,
+    autoPpp: o.autoPpp,
+    lineName: o.line.name,
+  });
+  return handOverToPppd({
+    ttyPath: o.line.device,
+    closeLine: o.closeLine,
+    file,
+    args,
+    lock: o.lock,
+    log: o.log,
+  });
+}
