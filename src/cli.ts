@@ -2,6 +2,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { CommandModule } from 'yargs';
+import { configCommands } from './config/commands.js';
 
 /**
  * Each area of the daemon exports its own yargs command module; this file only
@@ -9,7 +10,7 @@ import type { CommandModule } from 'yargs';
  * open handles are closed in order.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-const commands: CommandModule<any, any>[] = [];
+const commands: CommandModule<any, any>[] = [...configCommands];
 
 export async function main(argv: string[]): Promise<void> {
   let cli = yargs(argv)

@@ -108,8 +108,10 @@ function readHidden(io: CommandIo, prompt: string): Promise<string | undefined> 
   stdin.setRawMode?.(true);
   return new Promise((resolve, reject) => {
     let text = '';
-    const done = (value: string | undefined): void => {
+    const done = (value: string | undefined, rest: string): void => {
       stdin.off('data', onData);
+      // A pasted "secret\rsecret\r" arrives as one chunk: keep the rest for the next read.
+      if (rest !== '') stdin.unshift(Buffer.from(rest));
       stdin.off('error', onError);
       stdin.setRawMode?.(false);
       stdin.pause();
@@ -122,10 +124,13 @@ function readHidden(io: CommandIo, prompt: string): Promise<string | undefined> 
       reject(e);
     };
     const onData = (chunk: Buffer | string): void => {
-      for (const ch of chunk.toString()) {
-        if (ch === '\r' || ch === '\n') return done(text);
-        if (ch === '\u0003') return done(undefined);
-        if (ch === '\u0004' && text === '') return done(undefined);
+      const chars = [...chunk.toString()];
+      for (let i = 0; i < chars.length; i++) {
+        const ch = chars[i] as string;
+        const rest = (): string => chars.slice(i + 1).join('');
+        if (ch === '\r' || ch === '\n') return done(text, rest().replace(/^\n/, ''));
+        if (ch === '\u0003') return done(undefined, '');
+        if (ch === '\u0004' && text === '') return done(undefined, '');
         if (ch === '\u0015') text = '';
         else if (ch === '\u007f' || ch === '\b') text = text.slice(0, -1);
         else if (ch >= ' ') text += ch;
