@@ -3,6 +3,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { CommandModule } from 'yargs';
 import { configCommands } from './config/commands.js';
+import { statusCommand } from './daemon/status-command.js';
 
 /**
  * Each area of the daemon exports its own yargs command module; this file only
@@ -10,7 +11,7 @@ import { configCommands } from './config/commands.js';
  * open handles are closed in order.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-const commands: CommandModule<any, any>[] = [...configCommands];
+const commands: CommandModule<any, any>[] = [...configCommands, statusCommand];
 
 export async function main(argv: string[]): Promise<void> {
   let cli = yargs(argv)
