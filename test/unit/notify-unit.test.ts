@@ -1,0 +1,54 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+/** The shipped unit must fit the way notify.ts talks to systemd. */
+const UNIT = path.resolve(import.meta.dirname, '../../systemd/callbackd.service');
+const text = readFileSync(UNIT, 'utf8');
+
+function directives(name: string): string[] {
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(`${name}=`))
+    .map((l) => l.slice(name.length + 1));
+}
+
+describe('systemd/callbackd.service', () => {
+  it('is a notify service that accepts messages from the systemd-notify child', () => {
+    expect(directives('Type')).toEqual(['notify']);
+    expect(directives('NotifyAccess')).toEqual(['all']);
+    expect(directives('ExecStart')).toEqual([
+      '/usr/bin/callbackd run --config /etc/callbackd/callbackd.toml',
+    ]);
+    expect(directives('ExecReload')).toEqual(['/bin/kill -HUP $MAINPID']);
+    expect(directives('KillSignal')).toEqual(['SIGTERM']);
+    expect(directives('Restart')).toEqual(['on-failure']);
+    expect(directives('WatchdogSec')).toHaveLength(1);
+    for (const d of ['StateDirectory', 'RuntimeDirectory', 'LogsDirectory', 'TimeoutStopSec']) {
+      expect(directives(d), d).toHaveLength(1);
+    }
+  });
+
+  it('leaves the devices callbackd and pppd need reachable', () => {
+    expect(directives('PrivateDevices')).toEqual([]);
+    expect(directives('MemoryDenyWriteExecute')).toEqual([]);
+    const allowed = directives('DeviceAllow').join('\n');
+    for (const dev of ['char-ttyS', 'char-ttyUSB', 'char-pts', '/dev/ppp']) expect(allowed).toContain(dev);
+  });
+
+  it.skipIf(!existsSync('/usr/bin/systemd-analyze'))('passes systemd-analyze verify', async () => {
+    // verify also checks that ExecStart exists; point it at a program that does.
+    const dir = mkdtempSync(path.join(tmpdir(), 'unit-'));
+    try {
+      const copy = path.join(dir, 'callbackd.service');
+      writeFileSync(copy, text.replace('ExecStart=/usr/bin/callbackd', 'ExecStart=/bin/true'));
+      const { stdout, stderr } = await promisify(execFile)('systemd-analyze', ['verify', copy], { cwd: dir });
+      expect(stdout + stderr).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
