@@ -143,7 +143,7 @@ export function readLine(s: Section, globalTiming: Timing): LineConfig {
   const device = s.required('device');
   if (device !== '') check(s, 'device', rules.absolutePathProblem(device));
   const name = s.string('name', basename(device));
-  if (!/^[A-Za-z0-9._-]{1,32}$/.test(name)) {
+  if ((s.has('name') || device !== '') && !/^[A-Za-z0-9._-]{1,32}$/.test(name)) {
     s.problem('name', 'must be 1..32 letters, digits, ".", "_" or "-" (it names lock and log entries)');
   }
   const speed = s.int('speed', d.speed, 1, 4_000_000);
