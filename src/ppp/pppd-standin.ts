@@ -26,16 +26,16 @@ function out(text: string): void {
   writeSync(1, text);
 }
 
-err('pppd stand-in: this is not pppd');
-err(`pppd stand-in: pid ${process.pid} argv ${JSON.stringify(argv)}`);
-out('STANDIN-HELLO\n');
-
+// Handlers first: the greeting tells the other side we are ready, signals included.
 for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
   process.on(sig, () => {
     err(`pppd stand-in: ${sig}, exiting 5`);
     process.exit(5);
   });
 }
+err('pppd stand-in: this is not pppd');
+err(`pppd stand-in: pid ${process.pid} argv ${JSON.stringify(argv)}`);
+out('STANDIN-HELLO\n');
 
 let count = 0;
 let pending = '';
