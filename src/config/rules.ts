@@ -1,4 +1,5 @@
 import { isIPv4 } from 'node:net';
+import { DIAL_MODIFIERS, isDialable, MAX_DIAL_LENGTH } from '../policy/numbers.js';
 
 /**
  * Field formats shared by the section readers. Each returns a reason string when
@@ -16,35 +17,17 @@ export function loginNameProblem(name: string, maxLength: number): string | unde
   return undefined;
 }
 
-/** Modifiers the modem layer accepts in a dial string besides digits. */
-export const DIAL_MODIFIERS = ',W*#+';
+/**
+ * Number rules are checked with the policy module's own functions, so that what the
+ * config accepts is exactly what the policy can apply at call time.
+ */
+export { DIAL_MODIFIERS, modifiersProblem, ruleProblem as numberRuleProblem } from '../policy/numbers.js';
 
 /** A fixed call-back number: digits plus dial modifiers, nothing an AT command could hide in. */
 export function dialNumberProblem(number: string): string | undefined {
-  if (!/[0-9]/.test(number)) return 'must contain digits';
-  const bad = [...number].filter((c) => !/[0-9]/.test(c) && !DIAL_MODIFIERS.includes(c));
-  if (bad.length > 0) return `may contain only digits and the dial modifiers ${DIAL_MODIFIERS}`;
-  if (number.length > 40) return 'is longer than 40 characters';
-  return undefined;
-}
-
-export function modifiersProblem(modifiers: string): string | undefined {
-  const bad = [...modifiers].filter((c) => !DIAL_MODIFIERS.includes(c));
-  return bad.length > 0 ? `may contain only ${DIAL_MODIFIERS}` : undefined;
-}
-
-/** A number rule: a digit prefix, or a /regex/ that compiles. */
-export function numberRuleProblem(rule: string): string | undefined {
-  if (rule.length >= 2 && rule.startsWith('/') && rule.endsWith('/')) {
-    try {
-      new RegExp(rule.slice(1, -1));
-      return undefined;
-    } catch (e) {
-      return `regular expression does not compile: ${(e as Error).message}`;
-    }
-  }
-  if (/^[0-9]+$/.test(rule)) return undefined;
-  return `"${rule}" is neither a digit prefix nor a /regex/`;
+  if (isDialable(number)) return undefined;
+  if (number.length > MAX_DIAL_LENGTH) return `is longer than ${MAX_DIAL_LENGTH} characters`;
+  return `may contain only digits and the dial modifiers ${DIAL_MODIFIERS}, with at least one digit`;
 }
 
 /** Caller-ID screening tokens, mgetty dialin.config style. */
