@@ -1,0 +1,243 @@
+import { Modem, type AnswerOutcome, type DialOutcome } from '../modem/index.js';
+import type { Transport } from '../serial/transport.js';
+import type { PppProcess, SessionDeps } from './ports.js';
+
+/**
+ * Keeps one line usable: UUCP lock, tty, modem init, and reopening with backoff when
+ * the device is missing, vanishes or refuses us. The call state machine never sees
+ * these details; it sees a line that is up (with a modem) or down.
+ *
+ * The lock is held only while a call is in progress, as mgetty does, so dial-out
+ * programs (minicom, cu, pppd) can use the line while it waits for a call. When one
+ * of them holds the lock, the keeper does not touch the modem: it closes the tty and
+ * looks again every lockRecheckMs.
+ */
+export class LineKeeper {
+  private transport: Transport | undefined;
+  modem: Modem | undefined;
+  up = false;
+  private locked = false;
+  private retrying = true;
+  private backoffMs: number;
+  private wake: (() => void) | undefined;
+  private bringing: Promise<void> | undefined;
+  private unsubClose: (() => void) | undefined;
+
+  constructor(
+    private readonly deps: SessionDeps,
+    private readonly onUp: () => void,
+    private readonly onDown: (err: Error) => void,
+  ) {
+    this.backoffMs = deps.line.timing.reopenMinMs;
+  }
+
+  private get log() {
+    return this.deps.log;
+  }
+
+  private get name() {
+    return this.deps.line.name;
+  }
+
+  start(): void {
+    this.bringUp();
+  }
+
+  stopRetrying(): void {
+    this.retrying = false;
+    this.wake?.();
+  }
+
+  private bringUp(): void {
+    if (this.bringing || !this.retrying) return;
+    this.bringing = this.loop().finally(() => (this.bringing = undefined));
+  }
+
+  private async pause(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+    this.wake = undefined;
+  }
+
+  private async loop(): Promise<void> {
+    const timing = this.deps.line.timing;
+    while (this.retrying && !this.up) {
+      const lock = await this.deps.lock.acquire();
+      if (!lock.ok) {
+        this.log.info({ event: 'line-locked', line: this.name, heldBy: lock.heldBy });
+        await this.pause(timing.lockRecheckMs);
+        continue;
+      }
+      this.locked = true;
+      try {
+        await this.openAndInit();
+        this.backoffMs = timing.reopenMinMs;
+        this.up = true;
+        await this.releaseLock();
+        this.log.info({ event: 'line-ready', line: this.name, device: this.deps.line.device });
+        this.onUp();
+        return;
+      } catch (err) {
+        await this.closeTransport();
+        await this.releaseLock();
+        const code = (err as { code?: string }).code;
+        this.log.error({
+          event: 'line-failed',
+          line: this.name,
+          code,
+          err: (err as Error).message,
+          retryInMs: this.backoffMs,
+        });
+        this.onDown(err as Error);
+        await this.pause(this.backoffMs);
+        this.backoffMs = Math.min(this.backoffMs * 2, timing.reopenMaxMs);
+      }
+    }
+  }
+
+  private async openAndInit(): Promise<void> {
+    const t = this.deps.openTransport(this.deps.line);
+    this.transport = t;
+    await t.open();
+    this.unsubClose = t.onUnexpectedClose((err) => this.lost(err));
+    this.modem = new Modem(t, {
+      timing: this.deps.line.timing,
+      log: this.log,
+      line: this.name,
+      dialPrefix: this.deps.line.dialPrefix,
+    });
+    await this.modem.reset(this.deps.line.init);
+  }
+
+  private lost(err: Error): void {
+    this.log.error({ event: 'device-gone', line: this.name, err: err.message });
+    this.up = false;
+    this.modem?.dispose();
+    this.modem = undefined;
+    this.transport = undefined;
+    this.onDown(err);
+    this.bringUp();
+  }
+
+  private async releaseLock(): Promise<void> {
+    if (!this.locked) return;
+    this.locked = false;
+    await this.deps.lock.release();
+  }
+
+  private async takeLock(): Promise<boolean> {
+    if (this.locked) return true;
+    const r = await this.deps.lock.acquire();
+    if (r.ok) this.locked = true;
+    else
+      this.log.warn({
+        event: 'call-ignored',
+        line: this.name,
+        reason: 'line locked by another program',
+        heldBy: r.heldBy,
+      });
+    return r.ok;
+  }
+
+  async write(data: Buffer | string): Promise<void> {
+    if (!this.modem) return;
+    try {
+      await this.modem.write(data);
+    } catch (err) {
+      this.log.debug({ event: 'write-failed', line: this.name, err: String(err) });
+    }
+  }
+
+  async answer(): Promise<AnswerOutcome | { kind: 'lock-held' | 'line-down' }> {
+    if (!this.modem) return { kind: 'line-down' };
+    if (!(await this.takeLock())) return { kind: 'lock-held' };
+    return this.modem.answer();
+  }
+
+  async dial(number: string): Promise<DialOutcome | { kind: 'lock-held' | 'line-down' }> {
+    if (!(await this.ensureOpen())) return { kind: 'line-down' };
+    if (!(await this.takeLock())) return { kind: 'lock-held' };
+    return this.modem!.dial(number);
+  }
+
+  /** Reopens the tty after pppd had it. */
+  private async ensureOpen(): Promise<boolean> {
+    if (this.modem && this.transport?.isOpen) return true;
+    try {
+      await this.openAndInit();
+      this.up = true;
+      this.onUp();
+      return true;
+    } catch (err) {
+      this.log.error({ event: 'reopen-failed', line: this.name, err: (err as Error).message });
+      await this.closeTransport();
+      this.up = false;
+      return false;
+    }
+  }
+
+  /** On hook and back to the init state; a modem that will not reset takes the line down. */
+  async hangup(): Promise<void> {
+    if (!(await this.ensureOpen())) return;
+    try {
+      await this.modem!.hangup();
+      await this.modem!.init(this.deps.line.init);
+    } catch (err) {
+      this.log.error({ event: 'reset-failed', line: this.name, err: (err as Error).message });
+      await this.closeTransport();
+      this.up = false;
+      this.onDown(err as Error);
+    }
+  }
+
+  /** Call over: release the lock; bring the line back if it went down. */
+  async idle(): Promise<void> {
+    await this.releaseLock();
+    if (!this.up) this.bringUp();
+  }
+
+  /** Gives the tty to a child: `start` gets a function that closes our handle. */
+  async handOver(start: (closeLine: () => Promise<void>) => Promise<PppProcess>): Promise<PppProcess> {
+    const run = await start(async () => {
+      this.modem?.dispose();
+      this.modem = undefined;
+      await this.closeTransport();
+    });
+    this.locked = false; // the child holds it now
+    return run;
+  }
+
+  /** Takes the lock back from a child that has exited. */
+  async reclaim(): Promise<void> {
+    await this.deps.lock.reclaim();
+    this.locked = true;
+  }
+
+  private async closeTransport(): Promise<void> {
+    this.unsubClose?.();
+    this.unsubClose = undefined;
+    const t = this.transport;
+    this.transport = undefined;
+    if (t?.isOpen) await t.close().catch(() => undefined);
+  }
+
+  /** Daemon stop: hang up if a call is up, close, leave no lock behind. */
+  async close(): Promise<void> {
+    this.retrying = false;
+    this.wake?.();
+    await this.bringing;
+    if (this.modem && this.transport?.isOpen) {
+      await this.modem.hangup().catch(() => undefined);
+    }
+    this.modem?.dispose();
+    this.modem = undefined;
+    await this.closeTransport();
+    this.up = false;
+    await this.releaseLock();
+  }
+}

@@ -1,0 +1,408 @@
+import type { CallbackEntry, Config, LineConfig } from '../config/types.js';
+import { expandTokens, validLoginName } from '../login/index.js';
+import { asksSecret, identify, resolveCallback, screenCallerId, secretHashFor } from '../policy/index.js';
+import type { CallInfo, Claim, Effect, Input, Phase, State, Step } from './types.js';
+
+/**
+ * The call state machine of one line: a pure function from (state, input) to the next
+ * state and the effects to perform. No I/O, no clocks: `now` and read-only policy
+ * queries arrive in the context. runner.ts performs the effects and feeds their
+ * results back as inputs; a state's single timer comes back as { type: 'timeout' }.
+ */
+export interface MachineContext {
+  config: Config;
+  line: LineConfig;
+  now: number;
+  /** Lockout state, read-only here; failures are reported with the 'failure' effect. */
+  isLocked(keys: string[]): boolean;
+  /** Toll-fraud limits, read-only here; a dial-back is recorded with 'record-callback'. */
+  rateCheck(entry: string, number: string): { ok: true } | { ok: false; reason: string };
+}
+
+const stay = (state: State, effects: Effect[] = []): Step => ({ state, effects });
+
+export function transition(state: State, input: Input, ctx: MachineContext): Step {
+  if (input.type === 'stop') return stop(state);
+  switch (state.tag) {
+    case 'idle':
+      return onIdle(input, ctx);
+    case 'answering':
+      return onAnswering(state, input, ctx);
+    case 'settling':
+      return input.type === 'timeout'
+        ? promptLogin(state.call, state.phase, 0, ctx, true)
+        : lost(state, input);
+    case 'login':
+      return onLogin(state, input, ctx);
+    case 'verifying':
+      return onVerifying(state, input, ctx);
+    case 'announcing':
+      if (input.type === 'timeout' || input.type === 'carrier-lost') {
+        return stay({ tag: 'dropping', call: state.call, entry: state.entry, number: state.number }, [
+          { do: 'hangup' },
+        ]);
+      }
+      return stay(state);
+    case 'dropping':
+      if (input.type !== 'hung-up') return stay(state);
+      return waitThenDial(state.call, state.entry, state.number, 1, state.entry.delayMs);
+    case 'callback-wait':
+      if (input.type !== 'timeout') return stay(state);
+      return dial(state.call, state.entry, state.number, state.attempt, ctx);
+    case 'dialing':
+      return onDialing(state, input, ctx);
+    case 'ppp':
+      return onPpp(state, input);
+    case 'teardown':
+      if (input.type !== 'hung-up') return stay(state);
+      return stay({ tag: 'idle' }, [
+        {
+          do: 'finish',
+          call: state.call,
+          outcome: state.outcome,
+          terminateCause: state.terminateCause,
+          detail: state.detail,
+        },
+      ]);
+    case 'stopped':
+      return stay(state);
+  }
+}
+
+function stop(state: State): Step {
+  if (state.tag === 'stopped') return stay(state);
+  if (state.tag === 'ppp') return stay(state, [{ do: 'stop-ppp' }]);
+  if (state.tag === 'idle') return stay({ tag: 'stopped' });
+  const call = 'call' in state ? state.call : undefined;
+  const effects: Effect[] = [];
+  if (call) {
+    effects.push({ do: 'finish', call, outcome: 'daemon-stopped', terminateCause: 'Admin-Reboot' });
+  }
+  return stay({ tag: 'stopped' }, effects);
+}
+
+function teardown(
+  call: CallInfo | undefined,
+  outcome: string,
+  terminateCause: string,
+  detail?: string,
+): Step {
+  const log: Effect = {
+    do: 'log',
+    level: 'info',
+    event: 'call-ending',
+    fields: { outcome, terminateCause, ...(detail ? { detail } : {}) },
+  };
+  return stay({ tag: 'teardown', call, outcome, terminateCause, detail }, [log, { do: 'hangup' }]);
+}
+
+/** Carrier loss or the modem's own NO CARRIER ends the call in any connected state. */
+function lost(state: State, input: Input): Step {
+  if (input.type === 'carrier-lost' && 'call' in state) {
+    return teardown(state.call, 'carrier-lost', 'Lost-Carrier', `during ${state.tag}`);
+  }
+  return stay(state);
+}
+
+function onIdle(input: Input, ctx: MachineContext): Step {
+  if (input.type !== 'ring' || !ctx.line.answer) return stay({ tag: 'idle' });
+  if (input.count < ctx.line.rings) return stay({ tag: 'idle' });
+  if (input.callerId && ctx.isLocked([`cid:${input.callerId}`])) {
+    return stay({ tag: 'idle' }, [
+      { do: 'log', level: 'warn', event: 'ring-ignored', fields: { reason: 'caller locked out' } },
+    ]);
+  }
+  const call: CallInfo = {
+    callId: input.callId,
+    startedAt: input.now,
+    callerId: input.callerId,
+    logins: [],
+  };
+  return stay({ tag: 'answering', call }, [{ do: 'answer' }]);
+}
+
+function onAnswering(state: Extract<State, { tag: 'answering' }>, input: Input, ctx: MachineContext): Step {
+  if (input.type !== 'answered') return stay(state);
+  const r = input.result;
+  if (r.kind !== 'connect' || !('text' in r)) {
+    return teardown(state.call, `answer-${r.kind}`, 'Lost-Carrier');
+  }
+  const call = { ...state.call, connect: r.text, speed: r.speed };
+  return stay({ tag: 'settling', call, phase: 1 }, [{ do: 'timer', ms: ctx.line.timing.settleMs }]);
+}
+
+function tokens(call: CallInfo, ctx: MachineContext, number?: string) {
+  return {
+    tty: ctx.line.name,
+    callerId: call.callerId,
+    connect: call.connect,
+    speed: call.speed,
+    host: ctx.config.daemon.hostname,
+    now: new Date(ctx.now),
+    number,
+  };
+}
+
+function acceptsPpp(phase: Phase, ctx: MachineContext): boolean {
+  return phase === 1 ? ctx.config.pppd.autoPppBeforeCallback : ctx.config.pppd.autoPppAfterCallback;
+}
+
+/** Shows the prompt (with the issue text first when `issue`) and arms the login timer. */
+function promptLogin(
+  call: CallInfo,
+  phase: Phase,
+  failures: number,
+  ctx: MachineContext,
+  issue: boolean,
+): Step {
+  const login = ctx.config.login;
+  const text = (issue ? login.issue : '') + login.prompt;
+  return stay({ tag: 'login', call, phase, step: 'name', failures, warned: false }, [
+    { do: 'reader', echo: true, detectPpp: acceptsPpp(phase, ctx) },
+    { do: 'write', text: expandTokens(text, tokens(call, ctx)) },
+    { do: 'timer', ms: ctx.line.timing.loginMs },
+  ]);
+}
+
+function failureKeys(call: CallInfo, name?: string): string[] {
+  const keys: string[] = [];
+  if (name) keys.push(`name:${name}`);
+  if (call.callerId) keys.push(`cid:${call.callerId}`);
+  return keys;
+}
+
+/** A refused attempt: the same words whatever was wrong, so names cannot be probed. */
+function refuse(
+  state: { call: CallInfo; phase: Phase; failures: number },
+  ctx: MachineContext,
+  name: string | undefined,
+  why: string,
+  message = 'Login incorrect',
+): Step {
+  const failures = state.failures + 1;
+  const effects: Effect[] = [
+    { do: 'failure', keys: failureKeys(state.call, name) },
+    { do: 'log', level: 'warn', event: 'login-refused', fields: { login: name, reason: why, failures } },
+  ];
+  if (failures >= ctx.config.login.maxAttempts) {
+    const bye = expandTokens(`\r\n${message}\r\n${ctx.config.login.goodbye}`, tokens(state.call, ctx));
+    const end = teardown(state.call, 'login-refused', 'User-Error', why);
+    return stay(end.state, [...effects, { do: 'write', text: bye }, ...end.effects]);
+  }
+  const next = promptLogin(state.call, state.phase, failures, ctx, false);
+  return stay(next.state, [...effects, { do: 'write', text: `\r\n${message}\r\n` }, ...next.effects]);
+}
+
+function onLogin(state: Extract<State, { tag: 'login' }>, input: Input, ctx: MachineContext): Step {
+  switch (input.type) {
+    case 'timeout':
+      if (!state.warned && ctx.line.timing.loginGraceMs > 0) {
+        return stay({ ...state, warned: true }, [
+          { do: 'write', text: expandTokens(ctx.config.login.timeoutWarning, tokens(state.call, ctx)) },
+          { do: 'timer', ms: ctx.line.timing.loginGraceMs },
+        ]);
+      }
+      return teardown(state.call, 'login-timeout', 'Idle-Timeout');
+    case 'cancel':
+      return promptLogin(state.call, state.phase, state.failures, ctx, false);
+    case 'overlong':
+      return refuse(state, ctx, undefined, 'input too long');
+    case 'ppp-frame':
+      if (state.step !== 'name' || !acceptsPpp(state.phase, ctx)) return stay(state);
+      return startPpp(state.call, undefined, true);
+    case 'line':
+      return onLoginLine(state, input.text, ctx);
+    default:
+      return lost(state, input);
+  }
+}
+
+function onLoginLine(state: Extract<State, { tag: 'login' }>, text: string, ctx: MachineContext): Step {
+  if (state.step === 'number') {
+    const entry = state.claim?.kind === 'callback' ? state.claim.entry : undefined;
+    if (!entry) return refuse(state, ctx, undefined, 'no call-back entry');
+    const checked = resolveCallback(entry, text);
+    if (!checked.ok) {
+      return refuse(state, ctx, entry.name, `number refused: ${checked.reason}`, 'Number not allowed');
+    }
+    return announce(state.call, entry, checked.dial, ctx);
+  }
+  if (state.step === 'secret') {
+    const claim = state.claim ?? { kind: 'unknown', name: '' };
+    return stay({ tag: 'verifying', call: state.call, phase: state.phase, failures: state.failures, claim }, [
+      { do: 'reader', echo: true, detectPpp: false },
+      { do: 'verify', hash: secretHashFor(claimIdentity(claim)), secret: text },
+    ]);
+  }
+  const name = text.trim();
+  if (name === '') return promptLogin(state.call, state.phase, state.failures, ctx, false);
+  if (!validLoginName(name, ctx.config.login.maxLength)) return refuse(state, ctx, undefined, 'invalid name');
+  const call = { ...state.call, logins: [...state.call.logins, name] };
+  const claim = claimFor(name, state.phase, call, ctx);
+  if (ctx.isLocked(failureKeys(call, name))) {
+    // Locked out: same dialogue as a wrong secret, so the lockout cannot be probed either.
+    return askSecret({ ...state, call }, { kind: 'unknown', name }, ctx);
+  }
+  if (claim.kind === 'callback' && !asksSecret(claimIdentity(claim))) {
+    return afterSecret({ ...state, call }, claim, ctx);
+  }
+  return askSecret({ ...state, call }, claim, ctx);
+}
+
+function claimIdentity(claim: Claim) {
+  return claim.kind === 'unknown' ? { kind: 'unknown' as const, name: claim.name } : claim;
+}
+
+/** Who a name stands for in this phase; anything not allowed here is 'unknown'. */
+function claimFor(name: string, phase: Phase, call: CallInfo, ctx: MachineContext): Claim {
+  const id = identify(ctx.config, name);
+  if (id.kind === 'callback') {
+    if (phase !== 1 || !screenCallerId(id.entry.callerId, call.callerId)) return { kind: 'unknown', name };
+    return { kind: 'callback', entry: id.entry };
+  }
+  if (id.kind === 'ppp') {
+    if (phase === 1 && !ctx.config.pppd.autoPppBeforeCallback) return { kind: 'unknown', name };
+    return { kind: 'ppp', user: id.user };
+  }
+  return { kind: 'unknown', name };
+}
+
+function askSecret(state: Extract<State, { tag: 'login' }>, claim: Claim, ctx: MachineContext): Step {
+  const prompt = expandTokens(ctx.config.login.passwordPrompt, tokens(state.call, ctx));
+  return stay({ ...state, step: 'secret', claim }, [
+    { do: 'reader', echo: false, detectPpp: false },
+    { do: 'write', text: prompt },
+    { do: 'timer', ms: ctx.line.timing.loginMs },
+  ]);
+}
+
+function onVerifying(state: Extract<State, { tag: 'verifying' }>, input: Input, ctx: MachineContext): Step {
+  if (input.type === 'carrier-lost') return lost(state, input);
+  if (input.type !== 'verified') return stay(state);
+  const name = state.claim.kind === 'unknown' ? state.claim.name : nameOf(state.claim);
+  if (!input.ok || state.claim.kind === 'unknown') return refuse(state, ctx, name, 'wrong name or secret');
+  const base = { ...state, tag: 'login' as const, step: 'name' as const, warned: false };
+  const next = afterSecret(base, state.claim, ctx);
+  return stay(next.state, [{ do: 'success', keys: failureKeys(state.call, name) }, ...next.effects]);
+}
+
+function nameOf(claim: Claim): string {
+  return claim.kind === 'callback' ? claim.entry.name : claim.kind === 'ppp' ? claim.user.name : claim.name;
+}
+
+function afterSecret(state: Extract<State, { tag: 'login' }>, claim: Claim, ctx: MachineContext): Step {
+  if (claim.kind === 'ppp') return startPpp(state.call, claim, false);
+  if (claim.kind !== 'callback') return refuse(state, ctx, claim.name, 'unknown name');
+  const entry = claim.entry;
+  if (entry.callerSupplies) {
+    return stay({ ...state, step: 'number', claim }, [
+      { do: 'reader', echo: true, detectPpp: false },
+      { do: 'write', text: '\r\nCall-back number: ' },
+      { do: 'timer', ms: ctx.line.timing.loginMs },
+    ]);
+  }
+  const checked = resolveCallback(entry);
+  if (!checked.ok) return refuse(state, ctx, entry.name, `stored number unusable: ${checked.reason}`);
+  return announce(state.call, entry, checked.dial, ctx);
+}
+
+function announce(call: CallInfo, entry: CallbackEntry, number: string, ctx: MachineContext): Step {
+  const limit = ctx.rateCheck(entry.name, number);
+  if (!limit.ok) {
+    const text = expandTokens(
+      `\r\nCall-back not available now.\r\n${ctx.config.login.goodbye}`,
+      tokens(call, ctx),
+    );
+    const end = teardown(call, 'rate-limited', 'Service-Unavailable', limit.reason);
+    return stay(end.state, [{ do: 'write', text }, ...end.effects]);
+  }
+  const withCb = { ...call, callback: { entry: entry.name, number, attempts: 0 } };
+  const text = expandTokens(ctx.config.login.callbackMessage, tokens(call, ctx, number));
+  return stay({ tag: 'announcing', call: withCb, entry, number }, [
+    { do: 'record-callback', entry: entry.name, number },
+    { do: 'log', level: 'info', event: 'callback-accepted', fields: { entry: entry.name, number } },
+    { do: 'reader', echo: false, detectPpp: false },
+    { do: 'write', text },
+    { do: 'timer', ms: ctx.line.timing.announceMs },
+  ]);
+}
+
+function waitThenDial(
+  call: CallInfo,
+  entry: CallbackEntry,
+  number: string,
+  attempt: number,
+  ms: number,
+): Step {
+  return stay({ tag: 'callback-wait', call, entry, number, attempt }, [{ do: 'timer', ms }]);
+}
+
+function dial(
+  call: CallInfo,
+  entry: CallbackEntry,
+  number: string,
+  attempt: number,
+  ctx: MachineContext,
+): Step {
+  const cb = { entry: entry.name, number, attempts: attempt, lastOutcome: call.callback?.lastOutcome };
+  return stay({ tag: 'dialing', call: { ...call, callback: cb }, entry, number, attempt }, [
+    { do: 'log', level: 'info', event: 'dialing', fields: { number, attempt, of: entry.attempts } },
+    { do: 'dial', number },
+    { do: 'timer', ms: ctx.line.timing.dialMs + ctx.line.timing.commandMs },
+  ]);
+}
+
+/** Outcomes after which another attempt cannot help: the modem refuses the command. */
+const FINAL_DIAL_OUTCOMES = new Set(['error']);
+
+function onDialing(state: Extract<State, { tag: 'dialing' }>, input: Input, ctx: MachineContext): Step {
+  let kind: string;
+  if (input.type === 'dialed') kind = input.result.kind;
+  else if (input.type === 'timeout') kind = 'timeout';
+  else return stay(state);
+  const call = { ...state.call, callback: { ...state.call.callback!, lastOutcome: kind } };
+  if (kind === 'connect' && input.type === 'dialed' && 'text' in input.result) {
+    const leg = { ...call, connect: input.result.text, speed: input.result.speed };
+    return stay({ tag: 'settling', call: leg, phase: 2 }, [
+      { do: 'log', level: 'info', event: 'callback-connected', fields: { attempt: state.attempt } },
+      { do: 'timer', ms: ctx.line.timing.settleMs },
+    ]);
+  }
+  const log: Effect = {
+    do: 'log',
+    level: 'warn',
+    event: 'dial-failed',
+    fields: { number: state.number, attempt: state.attempt, outcome: kind },
+  };
+  if (state.attempt >= state.entry.attempts || FINAL_DIAL_OUTCOMES.has(kind)) {
+    const end = teardown(call, `callback-failed-${kind}`, 'Callback', `${state.attempt} attempt(s)`);
+    return stay(end.state, [log, ...end.effects]);
+  }
+  // Back on hook (and the modem re-initialised) before the next try; the runner
+  // finishes the hang-up before it arms the retry timer.
+  return stay(
+    { tag: 'callback-wait', call, entry: state.entry, number: state.number, attempt: state.attempt + 1 },
+    [log, { do: 'hangup' }, { do: 'timer', ms: state.entry.retryDelayMs }],
+  );
+}
+
+function startPpp(
+  call: CallInfo,
+  claim: Extract<Claim, { kind: 'ppp' }> | undefined,
+  autoPpp: boolean,
+): Step {
+  const next = { ...call, pppUser: claim?.user.name };
+  return stay({ tag: 'ppp', call: next, autoPpp }, [
+    { do: 'log', level: 'info', event: 'ppp-start', fields: { user: claim?.user.name, autoPpp } },
+    { do: 'ppp', user: claim?.user, autoPpp },
+  ]);
+}
+
+function onPpp(state: Extract<State, { tag: 'ppp' }>, input: Input): Step {
+  if (input.type === 'ppp-exit') {
+    return teardown(state.call, input.outcome, input.terminateCause, input.description);
+  }
+  if (input.type === 'ppp-failed')
+    return teardown(state.call, 'ppp-spawn-failed', 'NAS-Error', input.message);
+  return stay(state);
+}

@@ -1,0 +1,75 @@
+import type { Config, LineConfig, PppUser } from '../config/types.js';
+import type { Logger } from '../log.js';
+import type { Transport } from '../serial/transport.js';
+import type { CallInfo } from './types.js';
+
+/**
+ * What a line session needs from the world, injected so the session never reaches
+ * for a module-level singleton: tests hand in memory transports and fake policies,
+ * the daemon hands in the real ones. Shapes are structural on purpose.
+ */
+
+/** The UUCP lock of one device (src/serial/lock.ts implements it). */
+export interface LineLock {
+  acquire(): Promise<{ ok: true } | { ok: false; heldBy: number }>;
+  release(): Promise<unknown> | void;
+  handOver(pid: number): Promise<unknown> | void;
+  reclaim(): Promise<unknown> | void;
+}
+
+/** Lockouts and rate limits, shared by every line of the daemon. */
+export interface PolicyState {
+  isLocked(keys: string[], now: number): boolean;
+  failure(keys: string[], now: number): void;
+  success(keys: string[]): void;
+  rateCheck(entry: string, number: string, now: number): { ok: true } | { ok: false; reason: string };
+  record(entry: string, number: string, now: number): void;
+}
+
+export interface CallRecord {
+  call?: CallInfo;
+  line: string;
+  outcome: string;
+  terminateCause: string;
+  detail?: string;
+  endedAt: number;
+  pppExitCode?: number | null;
+}
+
+export interface PppProcess {
+  pid: number;
+  exited: Promise<{ code: number | null; signal: string | null }>;
+  stop(graceMs: number): Promise<void>;
+  stderrTail(): string;
+}
+
+export interface PppStarter {
+  (o: {
+    line: LineConfig;
+    config: Config;
+    user?: PppUser;
+    autoPpp: boolean;
+    /** Closes callbackd's own handle on the tty; called after the child's fd is open. */
+    closeLine: () => Promise<void>;
+    lock: LineLock;
+    log: Logger;
+  }): Promise<PppProcess>;
+}
+
+export interface SessionDeps {
+  line: LineConfig;
+  /** Read at the start of every call, so a reload applies from the next call on. */
+  config: () => Config;
+  log: Logger;
+  openTransport: (line: LineConfig) => Transport;
+  lock: LineLock;
+  policy: PolicyState;
+  startPpp: PppStarter;
+  /** One record per call (accounting). */
+  finish: (rec: CallRecord) => void;
+  /** Status reporting: the state tag and a few fields. */
+  onState?: (s: { state: string; callId?: string; callerId?: string; error?: string }) => void;
+  now?: () => number;
+  newCallId?: () => string;
+  verifySecret: (hash: string | undefined, secret: string) => Promise<boolean>;
+}

@@ -1,0 +1,339 @@
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../config/types.js';
+import { errnoCode } from '../errors.js';
+import { LineReader } from '../login/index.js';
+import type { Modem } from '../modem/index.js';
+import { pppdOutcome } from '../ppp/index.js';
+import type { Transport } from '../serial/transport.js';
+import { transition, type MachineContext } from './machine.js';
+import type { PppProcess, SessionDeps } from './ports.js';
+import type { Effect, Input, State } from './types.js';
+import { LineKeeper } from './line-keeper.js';
+
+/**
+ * The effect loop of one line: the only place where the session touches I/O.
+ * Inputs (modem events, effect results, the state timer) go through one queue, so
+ * the machine sees them one at a time. Long effects (answer, dial, verify, pppd)
+ * run in the background and come back as inputs stamped with the state serial they
+ * were started in; a result from an earlier state is dropped.
+ */
+export class LineSession {
+  private state: State = { tag: 'idle' };
+  private serial = 0;
+  private queue: { input: Input; serial?: number }[] = [];
+  private draining = false;
+  private timer: NodeJS.Timeout | undefined;
+  private reader: LineReader | undefined;
+  private readerOn = false;
+  private ppp: PppProcess | undefined;
+  private stopping = false;
+  private readonly keeper: LineKeeper;
+  private readonly unsubs: (() => void)[] = [];
+  private stoppedResolve: (() => void) | undefined;
+  readonly stopped: Promise<void>;
+  private config: Config;
+
+  constructor(private readonly deps: SessionDeps) {
+    this.config = deps.config();
+    this.keeper = new LineKeeper(
+      deps,
+      () => this.onLineUp(),
+      (e) => this.onLineDown(e),
+    );
+    this.stopped = new Promise((r) => (this.stoppedResolve = r));
+  }
+
+  get stateTag(): string {
+    return this.state.tag;
+  }
+
+  get busy(): boolean {
+    return this.state.tag !== 'idle' && this.state.tag !== 'stopped';
+  }
+
+  start(): void {
+    this.report();
+    this.keeper.start();
+  }
+
+  /** Hang up cleanly (stopping pppd first) and close the line. */
+  async stop(): Promise<void> {
+    if (!this.stopping) {
+      this.stopping = true;
+      this.keeper.stopRetrying();
+      this.push({ type: 'stop' });
+    }
+    await this.stopped;
+  }
+
+  private now(): number {
+    return this.deps.now?.() ?? Date.now();
+  }
+
+  private get modem(): Modem | undefined {
+    return this.keeper.modem;
+  }
+
+  private onLineUp(): void {
+    const modem = this.modem!;
+    this.unsubs.push(
+      modem.onRing((r) =>
+        this.push({
+          type: 'ring',
+          count: r.count,
+          callerId: r.callerId,
+          now: this.now(),
+          callId: this.deps.newCallId?.() ?? randomUUID(),
+        }),
+      ),
+      modem.onData((b) => this.onData(b)),
+      modem.onCarrierLost(() => this.push({ type: 'carrier-lost' })),
+    );
+    this.report();
+  }
+
+  private onLineDown(err: Error): void {
+    this.dropSubscriptions();
+    // The device went away under a call: the call is over. The keeper reopens it.
+    if (this.busy && this.state.tag !== 'ppp') this.push({ type: 'carrier-lost' });
+    this.report(err.message);
+  }
+
+  private dropSubscriptions(): void {
+    for (const u of this.unsubs.splice(0)) u();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (!this.reader || !this.readerOn) return;
+    const { echo, events } = this.reader.feed(chunk);
+    if (echo.length > 0) void this.keeper.write(echo);
+    for (const e of events) {
+      if (e.kind === 'line') this.push({ type: 'line', text: e.text });
+      else if (e.kind === 'ppp') this.push({ type: 'ppp-frame' });
+      else if (e.kind === 'cancel') this.push({ type: 'cancel' });
+      else if (e.kind === 'overlong') this.push({ type: 'overlong' });
+      else if (e.kind === 'modem-result') this.push({ type: 'carrier-lost' });
+    }
+  }
+
+  private push(input: Input, serial?: number): void {
+    this.queue.push({ input, serial });
+    if (!this.draining) void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.queue.length > 0) {
+        const { input, serial } = this.queue.shift()!;
+        if (serial !== undefined && serial !== this.serial) continue;
+        await this.step(input);
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private context(): MachineContext {
+    const now = this.now();
+    const p = this.deps.policy;
+    return {
+      config: this.config,
+      line: this.deps.line,
+      now,
+      isLocked: (keys) => p.isLocked(keys, now),
+      rateCheck: (entry, number) => p.rateCheck(entry, number, now),
+    };
+  }
+
+  private async step(input: Input): Promise<void> {
+    if (this.state.tag === 'idle' && input.type === 'ring') this.config = this.deps.config();
+    const from = this.state;
+    const { state, effects } = transition(from, input, this.context());
+    if (state !== from) {
+      this.serial++;
+      this.clearTimer();
+      this.state = state;
+      const call = 'call' in state ? state.call : undefined;
+      this.deps.log.debug({
+        event: 'state',
+        from: from.tag,
+        to: state.tag,
+        input: input.type,
+        callId: call?.callId,
+      });
+      this.report();
+    }
+    for (const effect of effects) await this.perform(effect);
+    if (state.tag === 'idle' && from.tag !== 'idle') await this.backToIdle();
+    if (state.tag === 'stopped' && from.tag !== 'stopped') await this.shutDown();
+  }
+
+  private async backToIdle(): Promise<void> {
+    this.readerOn = false;
+    this.reader = undefined;
+    await this.keeper.idle();
+    if (this.stopping) this.push({ type: 'stop' });
+  }
+
+  private async shutDown(): Promise<void> {
+    this.clearTimer();
+    this.dropSubscriptions();
+    await this.keeper.close();
+    this.report();
+    this.stoppedResolve?.();
+  }
+
+  private report(error?: string): void {
+    const s = this.state;
+    const call = 'call' in s ? s.call : undefined;
+    const state = s.tag === 'idle' && !this.keeper.up ? 'line-down' : s.tag;
+    this.deps.onState?.({ state, callId: call?.callId, callerId: call?.callerId, error });
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private async perform(e: Effect): Promise<void> {
+    const serial = this.serial;
+    const log = this.deps.log;
+    switch (e.do) {
+      case 'log':
+        log[e.level]({ event: e.event, line: this.deps.line.name, callId: this.callId(), ...e.fields });
+        return;
+      case 'timer':
+        this.clearTimer();
+        this.timer = setTimeout(() => this.push({ type: 'timeout' }, serial), e.ms);
+        return;
+      case 'write':
+        await this.keeper.write(e.text.replace(/\r?\n/g, '\r\n'));
+        return;
+      case 'reader':
+        this.reader ??= new LineReader({
+          maxLength: this.config.login.maxLength,
+          echo: e.echo,
+          detectPpp: e.detectPpp,
+        });
+        this.reader.reset();
+        this.reader.setEcho(e.echo);
+        this.reader.setDetectPpp(e.detectPpp);
+        this.readerOn = true;
+        return;
+      case 'answer':
+        void this.background(serial, async () => ({ type: 'answered', result: await this.keeper.answer() }));
+        return;
+      case 'dial':
+        void this.background(serial, async () => ({
+          type: 'dialed',
+          result: await this.keeper.dial(e.number),
+        }));
+        return;
+      case 'verify':
+        void this.background(serial, async () => ({
+          type: 'verified',
+          ok: await this.deps.verifySecret(e.hash, e.secret),
+        }));
+        return;
+      case 'hangup':
+        this.readerOn = false;
+        await this.keeper.hangup();
+        this.push({ type: 'hung-up' }, this.serial);
+        return;
+      case 'ppp':
+        this.readerOn = false;
+        await this.startPpp(e.user, e.autoPpp, serial);
+        return;
+      case 'stop-ppp':
+        await this.ppp?.stop(this.deps.line.timing.pppStopMs);
+        return;
+      case 'failure':
+        this.deps.policy.failure(e.keys, this.now());
+        return;
+      case 'success':
+        this.deps.policy.success(e.keys);
+        return;
+      case 'record-callback':
+        this.deps.policy.record(e.entry, e.number, this.now());
+        return;
+      case 'finish':
+        this.deps.finish({
+          call: e.call,
+          line: this.deps.line.name,
+          outcome: e.outcome,
+          terminateCause: e.terminateCause,
+          detail: e.detail,
+          endedAt: this.now(),
+        });
+        return;
+    }
+  }
+
+  private callId(): string | undefined {
+    return 'call' in this.state ? this.state.call?.callId : undefined;
+  }
+
+  private async background(serial: number, work: () => Promise<Input>): Promise<void> {
+    try {
+      this.push(await work(), serial);
+    } catch (err) {
+      this.deps.log.warn({ event: 'effect-failed', line: this.deps.line.name, err: String(err) });
+      this.push({ type: 'carrier-lost' }, serial);
+    }
+  }
+
+  private async startPpp(
+    user: Parameters<SessionDeps['startPpp']>[0]['user'],
+    autoPpp: boolean,
+    serial: number,
+  ) {
+    this.dropSubscriptions();
+    try {
+      const run = await this.keeper.handOver((closeLine) =>
+        this.deps.startPpp({
+          line: this.deps.line,
+          config: this.config,
+          user,
+          autoPpp,
+          closeLine,
+          lock: this.deps.lock,
+          log: this.deps.log,
+        }),
+      );
+      this.ppp = run;
+      this.deps.log.info({
+        event: 'ppp-running',
+        line: this.deps.line.name,
+        pid: run.pid,
+        callId: this.callId(),
+      });
+      void run.exited.then(async ({ code, signal }) => {
+        this.ppp = undefined;
+        const o = pppdOutcome(code, signal);
+        this.deps.log.info({
+          event: 'ppp-exit',
+          line: this.deps.line.name,
+          callId: this.callId(),
+          code,
+          signal,
+          outcome: o.outcome,
+          stderr: run.stderrTail().slice(-500),
+        });
+        await this.keeper.reclaim();
+        this.push({ type: 'ppp-exit', code, ...o }, serial);
+      });
+    } catch (err) {
+      this.deps.log.error({
+        event: 'ppp-spawn-failed',
+        line: this.deps.line.name,
+        err: String(err),
+        code: errnoCode(err),
+      });
+      await this.keeper.reclaim();
+      this.push({ type: 'ppp-failed', message: String(err) }, serial);
+    }
+  }
+}
+
+export type { Transport };

@@ -1,0 +1,96 @@
+import type { CallbackEntry, PppUser } from '../config/types.js';
+
+/**
+ * The per-line state machine's vocabulary. States, inputs and effects are plain data
+ * so that machine.ts can be a pure function and tests can walk it without I/O.
+ */
+
+/** What we know about the call in progress; carried through the states of one call. */
+export interface CallInfo {
+  callId: string;
+  startedAt: number;
+  callerId?: string;
+  /** CONNECT text of the current leg. */
+  connect?: string;
+  speed?: number;
+  /** Names typed at login (never secrets). */
+  logins: string[];
+  /** Call-back leg, once decided. */
+  callback?: { entry: string; number: string; attempts: number; lastOutcome?: string };
+  pppUser?: string;
+}
+
+export type Phase = 1 | 2;
+
+/** Who the caller claimed to be, while we check the secret. */
+export type Claim =
+  | { kind: 'callback'; entry: CallbackEntry }
+  | { kind: 'ppp'; user: PppUser }
+  | { kind: 'unknown'; name: string };
+
+export type State =
+  | { tag: 'idle' }
+  | { tag: 'answering'; call: CallInfo }
+  | { tag: 'settling'; call: CallInfo; phase: Phase }
+  | {
+      tag: 'login';
+      call: CallInfo;
+      phase: Phase;
+      step: 'name' | 'secret' | 'number';
+      failures: number;
+      warned: boolean;
+      claim?: Claim;
+    }
+  | { tag: 'verifying'; call: CallInfo; phase: Phase; failures: number; claim: Claim }
+  | { tag: 'announcing'; call: CallInfo; entry: CallbackEntry; number: string }
+  | { tag: 'dropping'; call: CallInfo; entry: CallbackEntry; number: string }
+  | { tag: 'callback-wait'; call: CallInfo; entry: CallbackEntry; number: string; attempt: number }
+  | { tag: 'dialing'; call: CallInfo; entry: CallbackEntry; number: string; attempt: number }
+  | { tag: 'ppp'; call: CallInfo; autoPpp: boolean }
+  | { tag: 'teardown'; call?: CallInfo; outcome: string; terminateCause: string; detail?: string }
+  | { tag: 'stopped' };
+
+export type StateTag = State['tag'];
+
+export type AnswerResult = { kind: 'connect'; speed?: number; text: string } | { kind: string };
+export type DialResult = { kind: 'connect'; speed?: number; text: string } | { kind: string };
+
+export type Input =
+  | { type: 'ring'; count: number; callerId?: string; now: number; callId: string }
+  | { type: 'answered'; result: AnswerResult }
+  | { type: 'timeout' }
+  | { type: 'line'; text: string }
+  | { type: 'ppp-frame' }
+  | { type: 'cancel' }
+  | { type: 'overlong' }
+  | { type: 'carrier-lost' }
+  | { type: 'verified'; ok: boolean }
+  | { type: 'hung-up' }
+  | { type: 'dialed'; result: DialResult }
+  | { type: 'ppp-exit'; outcome: string; terminateCause: string; description: string; code: number | null }
+  | { type: 'ppp-failed'; message: string }
+  | { type: 'reset-done' }
+  | { type: 'stop' };
+
+/** Text sent to the caller is data, so it is an effect like any other. */
+export type Effect =
+  | { do: 'answer' }
+  | { do: 'write'; text: string }
+  /** The single state timer: replaces any earlier one; a state change without it clears it. */
+  | { do: 'timer'; ms: number }
+  | { do: 'reader'; echo: boolean; detectPpp: boolean }
+  | { do: 'verify'; hash: string | undefined; secret: string }
+  | { do: 'hangup' }
+  | { do: 'dial'; number: string }
+  | { do: 'ppp'; user?: PppUser; autoPpp: boolean }
+  | { do: 'stop-ppp' }
+  | { do: 'failure'; keys: string[] }
+  | { do: 'success'; keys: string[] }
+  | { do: 'record-callback'; entry: string; number: string }
+  | { do: 'finish'; call?: CallInfo; outcome: string; terminateCause: string; detail?: string }
+  | { do: 'log'; level: 'info' | 'warn'; event: string; fields?: Record<string, unknown> };
+
+export interface Step {
+  state: State;
+  effects: Effect[];
+}

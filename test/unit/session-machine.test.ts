@@ -1,0 +1,301 @@
+import { describe, expect, it } from 'vitest';
+import { transition, type MachineContext } from '../../src/session/machine.js';
+import type { Effect, Input, State } from '../../src/session/types.js';
+import { testConfig, testEntry, testLine, testUser } from '../helpers/config.js';
+
+const HASH = 'scrypt$16384$8$1$c2FsdA==$aGFzaA=='; // never verified here: verification is an effect
+
+function ctx(over: Partial<MachineContext> = {}): MachineContext {
+  const config = testConfig({ pppUsers: [testUser(HASH)] });
+  return {
+    config,
+    line: testLine(),
+    now: 1_000,
+    isLocked: () => false,
+    rateCheck: () => ({ ok: true }),
+    ...over,
+  };
+}
+
+/** Runs inputs through the machine, collecting every effect. */
+function run(inputs: Input[], c = ctx(), start: State = { tag: 'idle' }) {
+  let state = start;
+  const effects: Effect[] = [];
+  const tags: string[] = [];
+  for (const input of inputs) {
+    const step = transition(state, input, c);
+    state = step.state;
+    effects.push(...step.effects);
+    tags.push(state.tag);
+  }
+  return { state, effects, tags };
+}
+
+const ring = (count = 1, callerId?: string): Input => ({
+  type: 'ring',
+  count,
+  callerId,
+  now: 1,
+  callId: 'c1',
+});
+const connect: Input = { type: 'answered', result: { kind: 'connect', text: 'CONNECT 33600', speed: 33600 } };
+const dialed = (kind: string): Input =>
+  kind === 'connect'
+    ? { type: 'dialed', result: { kind: 'connect', text: 'CONNECT 33600', speed: 33600 } }
+    : { type: 'dialed', result: { kind } };
+const line = (text: string): Input => ({ type: 'line', text });
+const writes = (effects: Effect[]) => effects.flatMap((e) => (e.do === 'write' ? [e.text] : [])).join('');
+const toFirstPrompt: Input[] = [ring(), connect, { type: 'timeout' }];
+
+describe('session machine: the seed scenario', () => {
+  it('answers, takes `call`, hangs up, waits, dials back, logs in pppuser and starts pppd', () => {
+    const inputs: Input[] = [
+      ...toFirstPrompt,
+      line('call'),
+      { type: 'timeout' }, // announce done
+      { type: 'hung-up' },
+      { type: 'timeout' }, // call-back delay
+      dialed('connect'),
+      { type: 'timeout' }, // settle
+      line('pppuser'),
+      line('secret'),
+      { type: 'verified', ok: true },
+    ];
+    const r = run(inputs);
+    expect(r.tags).toEqual([
+      'answering',
+      'settling',
+      'login',
+      'announcing',
+      'dropping',
+      'callback-wait',
+      'dialing',
+      'settling',
+      'login',
+      'login',
+      'verifying',
+      'ppp',
+    ]);
+    expect(writes(r.effects)).toContain('Calling you back at 123456');
+    expect(r.effects).toContainEqual({ do: 'dial', number: '123456' });
+    expect(r.effects).toContainEqual({ do: 'record-callback', entry: 'call', number: '123456' });
+    const ppp = r.effects.find((e) => e.do === 'ppp');
+    expect(ppp).toMatchObject({ autoPpp: false, user: { name: 'pppuser' } });
+    // The password prompt turns echo off; the secret is only in the verify effect.
+    expect(r.effects).toContainEqual({ do: 'reader', echo: false, detectPpp: false });
+    expect(JSON.stringify(r.effects.filter((e) => e.do !== 'verify'))).not.toContain('secret"');
+  });
+
+  it('does not answer before the configured ring count', () => {
+    const c = ctx({ line: testLine({ rings: 3 }) });
+    expect(run([ring(1), ring(2)], c).state.tag).toBe('idle');
+    expect(run([ring(3)], c).state.tag).toBe('answering');
+  });
+
+  it('does not answer a locked-out caller ID', () => {
+    const c = ctx({ isLocked: (keys) => keys.includes('cid:5551234') });
+    expect(run([ring(1, '5551234')], c).state.tag).toBe('idle');
+    expect(run([ring(1, '5550000')], c).state.tag).toBe('answering');
+  });
+
+  it('accepts AutoPPP frames after the call-back and starts pppd with PAP', () => {
+    const r = run([{ type: 'ppp-frame' }], ctx(), {
+      tag: 'login',
+      call: { callId: 'c', startedAt: 0, logins: [] },
+      phase: 2,
+      step: 'name',
+      failures: 0,
+      warned: false,
+    });
+    expect(r.state.tag).toBe('ppp');
+    expect(r.effects).toContainEqual({ do: 'ppp', user: undefined, autoPpp: true });
+  });
+
+  it('ignores PPP frames on the first call unless allowed', () => {
+    const r = run([...toFirstPrompt, { type: 'ppp-frame' }]);
+    expect(r.state.tag).toBe('login');
+    expect(r.effects.some((e) => e.do === 'ppp')).toBe(false);
+  });
+});
+
+describe('session machine: refusals', () => {
+  it('answers an unknown user exactly like a wrong password', () => {
+    const unknown = run([...toFirstPrompt, line('mallory'), line('x'), { type: 'verified', ok: false }]);
+    const c2 = ctx({
+      config: { ...ctx().config, pppd: { ...ctx().config.pppd, autoPppBeforeCallback: true } },
+    });
+    const wrong = run([...toFirstPrompt, line('pppuser'), line('x'), { type: 'verified', ok: false }], c2);
+    const tail = (e: Effect[]) => writes(e.slice(e.findIndex((x) => x.do === 'verify')));
+    expect(tail(unknown.effects)).toBe(tail(wrong.effects));
+    expect(unknown.effects.find((e) => e.do === 'verify')).toEqual({
+      do: 'verify',
+      hash: undefined,
+      secret: 'x',
+    });
+  });
+
+  it('hangs up after maxAttempts failures and reports the failures for lockout', () => {
+    const bad = [line('bob'), line('x'), { type: 'verified', ok: false } as Input];
+    const r = run([ring(1, '5551234'), connect, { type: 'timeout' }, ...bad, ...bad, ...bad]);
+    expect(r.state.tag).toBe('teardown');
+    expect(r.state).toMatchObject({ outcome: 'login-refused' });
+    expect(r.effects.filter((e) => e.do === 'failure')).toHaveLength(3);
+    expect(r.effects).toContainEqual({ do: 'failure', keys: ['name:bob', 'cid:5551234'] });
+    expect(r.effects.at(-1)).toEqual({ do: 'hangup' });
+  });
+
+  it('refuses a name with a leading dash without asking for a password', () => {
+    const r = run([...toFirstPrompt, line('-froot')]);
+    expect(r.state).toMatchObject({ tag: 'login', step: 'name', failures: 1 });
+    expect(r.effects.some((e) => e.do === 'verify')).toBe(false);
+  });
+
+  it('does not accept the call-back pseudo-user on the second leg', () => {
+    const r = run([line('call')], ctx(), {
+      tag: 'login',
+      call: { callId: 'c', startedAt: 0, logins: [] },
+      phase: 2,
+      step: 'name',
+      failures: 0,
+      warned: false,
+    });
+    expect(r.state).toMatchObject({ tag: 'login', step: 'secret', claim: { kind: 'unknown' } });
+  });
+
+  it('refuses a call-back entry whose caller-ID screening fails', () => {
+    const config = testConfig({ callbacks: [testEntry({ callerId: ['555', '!all'] })] });
+    const r = run([ring(1, '4441234'), connect, { type: 'timeout' }, line('call')], ctx({ config }));
+    expect(r.state).toMatchObject({ tag: 'login', step: 'secret', claim: { kind: 'unknown' } });
+  });
+
+  it('stops at the rate limit with a clear message and no dial', () => {
+    const c = ctx({ rateCheck: () => ({ ok: false, reason: 'entry call: 10 call-backs in 1h' }) });
+    const r = run([...toFirstPrompt, line('call')], c);
+    expect(r.state).toMatchObject({ tag: 'teardown', outcome: 'rate-limited' });
+    expect(writes(r.effects)).toContain('Call-back not available now');
+    expect(r.effects.some((e) => e.do === 'dial' || e.do === 'record-callback')).toBe(false);
+  });
+
+  it('warns on login timeout, then hangs up', () => {
+    const r = run([...toFirstPrompt, { type: 'timeout' }, { type: 'timeout' }]);
+    expect(writes(r.effects)).toContain('Login timeout soon');
+    expect(r.state).toMatchObject({ tag: 'teardown', outcome: 'login-timeout' });
+  });
+});
+
+describe('session machine: caller-supplied numbers', () => {
+  const entry = testEntry({
+    name: 'roam',
+    number: undefined,
+    callerSupplies: true,
+    rules: { allow: ['0049'], deny: ['00499'], minLength: 6, maxLength: 15, modifiers: '' },
+  });
+  const c = ctx({ config: testConfig({ callbacks: [entry] }) });
+
+  it('dials a number that passes the rules', () => {
+    const r = run([...toFirstPrompt, line('roam'), line('0049 30 1234567')], c);
+    expect(r.state).toMatchObject({ tag: 'announcing', number: '0049301234567' });
+  });
+
+  it('refuses a denied number and never dials it', () => {
+    const r = run([...toFirstPrompt, line('roam'), line('00499001234')], c);
+    expect(r.state).toMatchObject({ tag: 'login', failures: 1 });
+    expect(writes(r.effects)).toContain('Number not allowed');
+    expect(r.effects.some((e) => e.do === 'dial')).toBe(false);
+  });
+
+  it('refuses AT command text typed as a number', () => {
+    const r = run([...toFirstPrompt, line('roam'), line('0049301234;ATH')], c);
+    expect(r.effects.some((e) => e.do === 'dial' || e.do === 'record-callback')).toBe(false);
+  });
+});
+
+describe('session machine: dialling back', () => {
+  const start: State = {
+    tag: 'callback-wait',
+    call: { callId: 'c', startedAt: 0, logins: ['call'] },
+    entry: testEntry({ attempts: 3 }),
+    number: '123456',
+    attempt: 1,
+  };
+
+  it('retries after BUSY and connects on the second attempt', () => {
+    const r = run(
+      [{ type: 'timeout' }, dialed('busy'), { type: 'timeout' }, dialed('connect')],
+      ctx(),
+      start,
+    );
+    expect(r.tags).toEqual(['dialing', 'callback-wait', 'dialing', 'settling']);
+    expect(r.effects.filter((e) => e.do === 'dial')).toHaveLength(2);
+  });
+
+  it('gives up after NO ANSWER on every attempt and says why', () => {
+    const tries = [1, 2, 3].flatMap(() => [{ type: 'timeout' } as Input, dialed('no-answer')]);
+    const r = run(tries, ctx(), start);
+    expect(r.state).toMatchObject({
+      tag: 'teardown',
+      outcome: 'callback-failed-no-answer',
+      terminateCause: 'Callback',
+    });
+    expect(r.effects.filter((e) => e.do === 'dial')).toHaveLength(3);
+  });
+
+  it('does not retry when the modem refuses the dial command', () => {
+    const r = run([{ type: 'timeout' }, dialed('error')], ctx(), start);
+    expect(r.state).toMatchObject({ tag: 'teardown', outcome: 'callback-failed-error' });
+  });
+
+  it('treats a dial that never returns as a timeout outcome', () => {
+    const r = run([{ type: 'timeout' }, { type: 'timeout' }], ctx(), start);
+    expect(r.state).toMatchObject({ tag: 'callback-wait', attempt: 2 });
+  });
+});
+
+describe('session machine: carrier loss and teardown', () => {
+  const call = { callId: 'c', startedAt: 0, logins: [] };
+  const states: State[] = [
+    { tag: 'settling', call, phase: 1 },
+    { tag: 'login', call, phase: 1, step: 'name', failures: 0, warned: false },
+    { tag: 'login', call, phase: 2, step: 'secret', failures: 0, warned: false },
+    { tag: 'verifying', call, phase: 2, failures: 0, claim: { kind: 'unknown', name: 'x' } },
+  ];
+  it.each(states.map((s) => [`${s.tag}`, s] as const))('carrier lost in %s ends the call', (_n, s) => {
+    const r = run([{ type: 'carrier-lost' }], ctx(), s);
+    expect(r.state).toMatchObject({
+      tag: 'teardown',
+      outcome: 'carrier-lost',
+      terminateCause: 'Lost-Carrier',
+    });
+    expect(r.effects).toContainEqual({ do: 'hangup' });
+  });
+
+  it('carrier lost while announcing still calls back', () => {
+    const s: State = { tag: 'announcing', call, entry: testEntry(), number: '123456' };
+    expect(run([{ type: 'carrier-lost' }], ctx(), s).state.tag).toBe('dropping');
+  });
+
+  it('maps pppd exit to the call outcome and writes one record after the hang-up', () => {
+    const s: State = { tag: 'ppp', call, autoPpp: false };
+    const exit: Input = {
+      type: 'ppp-exit',
+      code: 11,
+      outcome: 'peer-auth-failed',
+      terminateCause: 'Service-Unavailable',
+      description: 'peer failed to authenticate',
+    };
+    const r = run([exit, { type: 'hung-up' }], ctx(), s);
+    expect(r.state.tag).toBe('idle');
+    const finishes = r.effects.filter((e) => e.do === 'finish');
+    expect(finishes).toHaveLength(1);
+    expect(finishes[0]).toMatchObject({ outcome: 'peer-auth-failed', terminateCause: 'Service-Unavailable' });
+  });
+
+  it('stop during pppd asks pppd to stop; stop elsewhere finishes the call', () => {
+    expect(run([{ type: 'stop' }], ctx(), { tag: 'ppp', call, autoPpp: true }).effects).toEqual([
+      { do: 'stop-ppp' },
+    ]);
+    const r = run([{ type: 'stop' }], ctx(), { tag: 'settling', call, phase: 1 });
+    expect(r.state.tag).toBe('stopped');
+    expect(r.effects[0]).toMatchObject({ do: 'finish', outcome: 'daemon-stopped' });
+  });
+});
