@@ -36,7 +36,8 @@ export class LineAssembler {
         this.reset();
         if (!skipped) {
           this.onLine(line);
-          if (stop()) return i + 1;
+          // CR LF after the line that switched us online belongs to that line.
+          if (stop()) return b === 0x0d && chunk[i + 1] === 0x0a ? i + 2 : i + 1;
         }
         continue;
       }

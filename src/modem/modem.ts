@@ -171,7 +171,7 @@ export class Modem {
 
   answer(): Promise<AnswerOutcome> {
     return this.exclusive(async () => {
-      const r = await this.resultOrTimeout('ATA', this.timing.answerMs);
+      const r = await this.resultOrTimeout('ATA', this.timing.answerMs, true);
       if (r === 'timeout') return { kind: 'timeout' };
       if (r.result === 'CONNECT') return this.connected(r.text);
       return { kind: r.result === 'NO CARRIER' ? 'no-carrier' : 'error' };
@@ -188,7 +188,7 @@ export class Modem {
     }
     return this.exclusive(async () => {
       this.log.info({ event: 'dial', line: this.line, number: dialString });
-      const r = await this.resultOrTimeout(this.dialPrefix + dialString, this.timing.dialMs);
+      const r = await this.resultOrTimeout(this.dialPrefix + dialString, this.timing.dialMs, true);
       if (r === 'timeout') return { kind: 'timeout' };
       switch (r.result) {
         case 'CONNECT':
@@ -320,7 +320,7 @@ export class Modem {
   private async escape(): Promise<void> {
     await this.sleep(this.timing.escapeGuardMs);
     await this.waitLine<undefined>(
-      '+++',
+      () => this.transport.write('+++'),
       (line, done) => {
         const r = parseResult(line);
         if (r) done(undefined);
@@ -361,40 +361,46 @@ export class Modem {
 
   private async doChat(script: string): Promise<void> {
     const steps = parseChat(script);
-    let lastSent = '(start)';
-    for (const step of steps) {
-      if (step.expect !== '') {
-        const expect = step.expect;
-        const after = lastSent;
-        await this.waitLine<undefined>(
-          undefined,
-          (line, done, fail) => {
-            if (line.includes(expect)) return done(undefined);
-            const r = parseResult(line);
-            if (r)
-              fail(
-                new CallbackdError(
-                  'MODEM_ERROR',
-                  `${this.line}: expected ${expect} after ${after}, modem said ${r.text}`,
-                ),
-              );
-          },
-          this.timing.commandMs,
-        ).catch((e) => {
-          if (isCallbackdError(e, 'MODEM_TIMEOUT')) {
-            throw new CallbackdError(
-              'MODEM_TIMEOUT',
-              `${this.line}: no ${expect} after ${after} within ${this.timing.commandMs} ms`,
-            );
-          }
-          throw e;
-        });
-      }
-      if (step.send) {
-        await this.sendParts(step.send);
-        lastSent = step.sendSource ?? '';
-      }
+    // Each expect's listener is in place before the send it answers goes out, so a
+    // modem that replies within the same tick is never missed.
+    await this.expectAfter(undefined, steps[0]!.expect, '(start)');
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i]!;
+      if (!step.send) continue;
+      await this.expectAfter(step.send, steps[i + 1]?.expect ?? '', step.sendSource ?? '');
     }
+  }
+
+  /** Sends `send` (if any), then waits for a line containing `expect` (if any). */
+  private async expectAfter(send: SendPart[] | undefined, expect: string, after: string): Promise<void> {
+    const sender = send ? () => this.sendParts(send) : undefined;
+    if (expect === '') {
+      await sender?.();
+      return;
+    }
+    await this.waitLine<undefined>(
+      sender,
+      (line, done, fail) => {
+        if (line.includes(expect)) return done(undefined);
+        const r = parseResult(line);
+        if (r)
+          fail(
+            new CallbackdError(
+              'MODEM_ERROR',
+              `${this.line}: expected ${expect} after ${after}, modem said ${r.text}`,
+            ),
+          );
+      },
+      this.timing.commandMs,
+    ).catch((e) => {
+      if (isCallbackdError(e, 'MODEM_TIMEOUT')) {
+        throw new CallbackdError(
+          'MODEM_TIMEOUT',
+          `${this.line}: no ${expect} after ${after} within ${this.timing.commandMs} ms`,
+        );
+      }
+      throw e;
+    });
   }
 
   private async sendParts(parts: SendPart[]): Promise<void> {
@@ -404,18 +410,20 @@ export class Modem {
     }
   }
 
-  private async doCommand(cmd: string, timeoutMs: number): Promise<CommandResult> {
+  private async doCommand(cmd: string, timeoutMs: number, goesOnline = false): Promise<CommandResult> {
     if (this.isOnline)
       throw new CallbackdError('MODEM_BUSY', `${this.line}: modem is online; hang up before ${cmd}`);
     const lines: string[] = [];
     const echo = cmd.trim().toUpperCase();
     return this.waitLine<CommandResult>(
-      cmd + '\r',
+      () => this.transport.write(cmd + '\r'),
       (line, done) => {
         if (line.trim().toUpperCase() === echo) return; // command echo (E1)
         const r = parseResult(line);
-        if (r) done({ result: r.result, lines, text: r.text });
-        else lines.push(line);
+        if (!r) return void lines.push(line);
+        // Online from this very byte on: what follows CONNECT in the same chunk is data.
+        if (goesOnline && r.result === 'CONNECT') this.isOnline = true;
+        done({ result: r.result, lines, text: r.text });
       },
       timeoutMs,
     ).catch((e) => {
@@ -430,24 +438,32 @@ export class Modem {
     });
   }
 
-  private resultOrTimeout(cmd: string, timeoutMs: number): Promise<CommandResult | 'timeout'> {
-    return this.doCommand(cmd, timeoutMs).catch((e) => {
+  private resultOrTimeout(
+    cmd: string,
+    timeoutMs: number,
+    goesOnline = false,
+  ): Promise<CommandResult | 'timeout'> {
+    return this.doCommand(cmd, timeoutMs, goesOnline).catch((e) => {
       if (isCallbackdError(e, 'MODEM_TIMEOUT')) return 'timeout' as const;
       throw e;
     });
   }
 
   /**
-   * Registers a line handler (before anything is written, so a fast reply is never
-   * missed), sends `send` if given, and settles when the handler says so or on timeout.
+   * Registers a line handler before anything is written (a fast reply is never
+   * missed), runs `send` if given, starts the timeout once it is sent, and settles
+   * when the handler says so, on timeout, or when the line fails.
    */
   private waitLine<T>(
-    send: string | undefined,
+    send: (() => Promise<void>) | undefined,
     handle: (line: string, done: (v: T) => void, fail: (e: Error) => void) => void,
     timeoutMs: number,
   ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      let settled = false;
       const finish = () => {
+        settled = true;
         clearTimeout(timer);
         this.waiter = undefined;
         this.failWaiter = undefined;
@@ -460,13 +476,17 @@ export class Modem {
         finish();
         reject(e);
       };
-      const timer = setTimeout(
-        () => fail(new CallbackdError('MODEM_TIMEOUT', `${this.line}: timeout`)),
-        timeoutMs,
-      );
+      const arm = () => {
+        if (!settled)
+          timer = setTimeout(
+            () => fail(new CallbackdError('MODEM_TIMEOUT', `${this.line}: timeout`)),
+            timeoutMs,
+          );
+      };
       this.waiter = (line) => handle(line, done, fail);
       this.failWaiter = fail;
-      if (send !== undefined) this.transport.write(send).catch(fail);
+      if (send) send().then(arm, fail);
+      else arm();
     });
   }
 

@@ -1,0 +1,245 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { FAST_TIMING } from '../../src/options.js';
+import { res, scripted } from './modem-helpers.js';
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+async function settle<T>(p: Promise<T>, ms = 60_000): Promise<T | Error> {
+  const out = p.then(
+    (v) => v,
+    (e: Error) => e,
+  );
+  await vi.advanceTimersByTimeAsync(ms);
+  return out;
+}
+
+describe('answer', () => {
+  it('goes online on CONNECT, with speed; bytes in the same chunk reach onData', async () => {
+    const { modem, commands } = scripted((c) =>
+      c === 'ATA' ? `${res('CONNECT 33600/ARQ')}hello` : undefined,
+    );
+    const r = await modem.answer();
+    expect(r).toEqual({ kind: 'connect', speed: 33600, text: 'CONNECT 33600/ARQ' });
+    expect(commands).toEqual(['ATA']);
+    expect(modem.online).toBe(true);
+    const got: string[] = [];
+    modem.onData((b) => got.push(b.toString('latin1')));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(got.join('')).toBe('hello');
+  });
+
+  it.each([
+    ['NO CARRIER', 'no-carrier'],
+    ['ERROR', 'error'],
+  ])('%s -> %s', async (reply, kind) => {
+    const { modem } = scripted(() => res(reply));
+    expect(await modem.answer()).toEqual({ kind });
+    expect(modem.online).toBe(false);
+  });
+
+  it('times out after answerMs', async () => {
+    const { modem } = scripted(() => undefined);
+    const p = modem.answer();
+    let done = false;
+    void p.then(() => (done = true));
+    await vi.advanceTimersByTimeAsync(FAST_TIMING.answerMs - 1);
+    expect(done).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await p).toEqual({ kind: 'timeout' });
+  });
+});
+
+describe('dial', () => {
+  it('uses the configured prefix and connects', async () => {
+    const { t, modem } = scripted(() => res('CONNECT 28800'));
+    const m2 = new (modem.constructor as typeof import('../../src/modem/index.js').Modem)(t, {
+      timing: FAST_TIMING,
+      log: (await import('../../src/log.js')).silentLogger(),
+      line: 'x',
+      dialPrefix: 'ATDT',
+    });
+    modem.dispose();
+    expect(await m2.dial('0,5551234')).toEqual({ kind: 'connect', speed: 28800, text: 'CONNECT 28800' });
+    expect(t.writtenText).toBe('ATDT0,5551234\r');
+  });
+
+  it.each([
+    ['BUSY', 'busy'],
+    ['NO ANSWER', 'no-answer'],
+    ['NO DIALTONE', 'no-dialtone'],
+    ['NO CARRIER', 'no-carrier'],
+    ['ERROR', 'error'],
+    ['7', 'busy'],
+  ])('%s -> %s', async (reply, kind) => {
+    const { modem, commands } = scripted(() => res(reply));
+    expect(await modem.dial('5551234')).toEqual({ kind });
+    expect(commands).toEqual(['ATD5551234']);
+  });
+
+  it('times out after dialMs', async () => {
+    const { modem } = scripted(() => undefined);
+    expect(await settle(modem.dial('123'), FAST_TIMING.dialMs)).toEqual({ kind: 'timeout' });
+  });
+
+  it.each(['555;ATH', '555\r', '', '12 34', '555&F', '555"'])('refuses %j without writing', async (bad) => {
+    const { t, modem } = scripted(() => res('OK'));
+    await expect(modem.dial(bad)).rejects.toMatchObject({ code: 'NUMBER_REJECTED' });
+    expect(t.written).toHaveLength(0);
+  });
+
+  it('accepts the dial modifiers , W * # + P T', async () => {
+    const { modem, commands } = scripted(() => res('BUSY'));
+    await modem.dial('+49,W*31#P9T1');
+    expect(commands).toEqual(['ATD+49,W*31#P9T1']);
+  });
+});
+
+describe('online', () => {
+  async function online() {
+    const s = scripted((c) =>
+      c === 'ATA' ? res('CONNECT 9600') : c === 'AT' ? res('OK') : c === 'ATH0' ? res('OK') : undefined,
+    );
+    await s.modem.answer();
+    return s;
+  }
+
+  it('passes raw bytes through and writes raw bytes', async () => {
+    const { t, modem } = await online();
+    const got: Buffer[] = [];
+    modem.onData((b) => got.push(b));
+    t.peer.write(Buffer.from([0x7e, 0xff, 0x03, 0xc0, 0x21]));
+    expect(Buffer.concat(got)).toEqual(Buffer.from([0x7e, 0xff, 0x03, 0xc0, 0x21]));
+    t.clearWritten();
+    await modem.write('login: ');
+    expect(t.writtenText).toBe('login: ');
+  });
+
+  it('sees NO CARRIER in the data stream, even split across chunks', async () => {
+    const { t, modem } = await online();
+    const lost = vi.fn();
+    modem.onCarrierLost(lost);
+    t.peer.write('user\r\nNO CAR');
+    expect(lost).not.toHaveBeenCalled();
+    t.peer.write('RIER\r\n');
+    expect(lost).toHaveBeenCalledOnce();
+    expect(modem.online).toBe(false);
+  });
+
+  it('does not mistake typed text for NO CARRIER', async () => {
+    const { t, modem } = await online();
+    const lost = vi.fn();
+    modem.onCarrierLost(lost);
+    t.peer.write('my name is NO CARRIER\r');
+    expect(lost).not.toHaveBeenCalled();
+  });
+
+  it('sees a DCD drop when the transport reports it', async () => {
+    const { t, modem } = await online();
+    t.carrier = true;
+    const lost = vi.fn();
+    modem.onCarrierLost(lost);
+    t.carrier = false;
+    expect(lost).toHaveBeenCalledOnce();
+  });
+
+  it('refuses AT commands while online', async () => {
+    const { modem } = await online();
+    await expect(modem.command('AT')).rejects.toMatchObject({ code: 'MODEM_BUSY' });
+  });
+});
+
+describe('hangup', () => {
+  it('drops DTR for dtrLowMs and verifies with AT', async () => {
+    const { t, modem, commands } = scripted((c) =>
+      c === 'ATA' ? res('CONNECT') : c === 'AT' ? res('OK') : undefined,
+    );
+    await modem.answer();
+    const p = modem.hangup();
+    await vi.advanceTimersByTimeAsync(FAST_TIMING.dtrLowMs - 1);
+    expect(t.dtrHistory).toEqual([false]);
+    await vi.advanceTimersByTimeAsync(1);
+    await p;
+    expect(t.dtrHistory).toEqual([false, true]);
+    expect(commands).toEqual(['ATA', 'AT']);
+    expect(modem.online).toBe(false);
+  });
+
+  it('ignores the NO CARRIER of the call it just dropped', async () => {
+    let first = true;
+    const { modem, commands } = scripted((c) => {
+      if (c === 'ATA') return res('CONNECT');
+      if (c === 'AT' && first) {
+        first = false;
+        return res('NO CARRIER');
+      }
+      return res('OK');
+    });
+    await modem.answer();
+    await settle(modem.hangup());
+    expect(commands).toEqual(['ATA', 'AT', 'AT']);
+  });
+
+  it('falls back to +++ with guard times and ATH0 when DTR does nothing', async () => {
+    let escaped = false;
+    const { t, modem, commands } = scripted((c) => {
+      if (c === 'ATA') return res('CONNECT');
+      if (c === '+++') {
+        escaped = true;
+        return res('OK');
+      }
+      return escaped ? res('OK') : undefined;
+    });
+    await modem.answer();
+    const p = modem.hangup();
+    const written = () => t.writtenText;
+    await vi.advanceTimersByTimeAsync(
+      FAST_TIMING.dtrLowMs + FAST_TIMING.commandMs + FAST_TIMING.escapeGuardMs - 1,
+    );
+    expect(written()).not.toContain('+++');
+    await vi.advanceTimersByTimeAsync(1);
+    expect(written()).toContain('+++');
+    expect(await p).toBeUndefined();
+    expect(commands).toEqual(['ATA', 'AT', '+++', 'ATH0']);
+  });
+
+  it('throws MODEM_NO_RESPONSE when nothing works', async () => {
+    const { modem } = scripted((c) => (c === 'ATA' ? res('CONNECT') : undefined));
+    await modem.answer();
+    expect(await settle(modem.hangup())).toMatchObject({ code: 'MODEM_NO_RESPONSE' });
+  });
+});
+
+describe('health check', () => {
+  it('AT -> OK is healthy; two silent tries are not', async () => {
+    const ok = scripted(() => res('OK'));
+    expect(await ok.modem.healthCheck()).toBe(true);
+    const silent = scripted(() => undefined);
+    expect(await settle(silent.modem.healthCheck())).toBe(false);
+    expect(silent.commands).toEqual(['AT', 'AT']);
+  });
+
+  it('runs every healthCheckMs while idle and reports a dead modem', async () => {
+    let alive = true;
+    const { modem, commands } = scripted(() => (alive ? res('OK') : undefined), { healthCheckMs: 10_000 });
+    const dead = vi.fn();
+    const stop = modem.startHealthChecks(dead);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(commands).toEqual(['AT']);
+    alive = false;
+    await vi.advanceTimersByTimeAsync(10_000 + 2 * FAST_TIMING.commandMs);
+    expect(dead).toHaveBeenCalledOnce();
+    stop();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('sets no timer at all when healthCheckMs is 0', () => {
+    const { modem } = scripted(() => res('OK'), { healthCheckMs: 0 });
+    modem.startHealthChecks(() => undefined);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});
