@@ -62,6 +62,7 @@ export function transition(state: State, input: Input, ctx: MachineContext): Ste
           outcome: state.outcome,
           terminateCause: state.terminateCause,
           detail: state.detail,
+          pppExitCode: state.pppExitCode,
         },
       ]);
     case 'stopped':
@@ -86,6 +87,7 @@ function teardown(
   outcome: string,
   terminateCause: string,
   detail?: string,
+  pppExitCode?: number | null,
 ): Step {
   const log: Effect = {
     do: 'log',
@@ -93,7 +95,10 @@ function teardown(
     event: 'call-ending',
     fields: { outcome, terminateCause, ...(detail ? { detail } : {}) },
   };
-  return stay({ tag: 'teardown', call, outcome, terminateCause, detail }, [log, { do: 'hangup' }]);
+  return stay({ tag: 'teardown', call, outcome, terminateCause, detail, pppExitCode }, [
+    log,
+    { do: 'hangup' },
+  ]);
 }
 
 /** Carrier loss or the modem's own NO CARRIER ends the call in any connected state. */
@@ -400,7 +405,7 @@ function startPpp(
 
 function onPpp(state: Extract<State, { tag: 'ppp' }>, input: Input): Step {
   if (input.type === 'ppp-exit') {
-    return teardown(state.call, input.outcome, input.terminateCause, input.description);
+    return teardown(state.call, input.outcome, input.terminateCause, input.description, input.code);
   }
   if (input.type === 'ppp-failed')
     return teardown(state.call, 'ppp-spawn-failed', 'NAS-Error', input.message);

@@ -13,7 +13,7 @@ import type { CallInfo } from './types.js';
 export interface LineLock {
   acquire(): Promise<{ ok: true } | { ok: false; heldBy: number }>;
   release(): Promise<unknown> | void;
-  handOver(pid: number): Promise<unknown> | void;
+  handOver(pid: number): Promise<void> | void;
   reclaim(): Promise<unknown> | void;
 }
 

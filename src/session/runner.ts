@@ -264,6 +264,7 @@ export class LineSession {
           outcome: e.outcome,
           terminateCause: e.terminateCause,
           detail: e.detail,
+          pppExitCode: e.pppExitCode,
           endedAt: this.now(),
         });
         return;
@@ -317,11 +318,16 @@ export class LineSession {
           callId: this.callId(),
           code,
           signal,
-          outcome: o.outcome,
+          outcome: `ppp-${o.outcome}`,
+          description: o.description,
           stderr: run.stderrTail().slice(-500),
         });
         await this.keeper.reclaim();
-        this.push({ type: 'ppp-exit', code, ...o }, serial);
+        const outcome = `ppp-${o.outcome}`;
+        this.push(
+          { type: 'ppp-exit', code, outcome, terminateCause: o.terminateCause, description: o.description },
+          serial,
+        );
       });
     } catch (err) {
       this.deps.log.error({

@@ -47,7 +47,14 @@ export type State =
   | { tag: 'callback-wait'; call: CallInfo; entry: CallbackEntry; number: string; attempt: number }
   | { tag: 'dialing'; call: CallInfo; entry: CallbackEntry; number: string; attempt: number }
   | { tag: 'ppp'; call: CallInfo; autoPpp: boolean }
-  | { tag: 'teardown'; call?: CallInfo; outcome: string; terminateCause: string; detail?: string }
+  | {
+      tag: 'teardown';
+      call?: CallInfo;
+      outcome: string;
+      terminateCause: string;
+      detail?: string;
+      pppExitCode?: number | null;
+    }
   | { tag: 'stopped' };
 
 export type StateTag = State['tag'];
@@ -87,7 +94,14 @@ export type Effect =
   | { do: 'failure'; keys: string[] }
   | { do: 'success'; keys: string[] }
   | { do: 'record-callback'; entry: string; number: string }
-  | { do: 'finish'; call?: CallInfo; outcome: string; terminateCause: string; detail?: string }
+  | {
+      do: 'finish';
+      call?: CallInfo;
+      outcome: string;
+      terminateCause: string;
+      detail?: string;
+      pppExitCode?: number | null;
+    }
   | { do: 'log'; level: 'info' | 'warn'; event: string; fields?: Record<string, unknown> };
 
 export interface Step {
