@@ -3,7 +3,9 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { CommandModule } from 'yargs';
 import { configCommands } from './config/commands.js';
+import { daemonCommands } from './daemon/commands.js';
 import { statusCommand } from './daemon/status-command.js';
+import { importMgettyCommand } from './config/import-mgetty-command.js';
 
 /**
  * Each area of the daemon exports its own yargs command module; this file only
@@ -11,7 +13,12 @@ import { statusCommand } from './daemon/status-command.js';
  * open handles are closed in order.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-const commands: CommandModule<any, any>[] = [...configCommands, statusCommand];
+const commands: CommandModule<any, any>[] = [
+  ...daemonCommands,
+  ...configCommands,
+  statusCommand,
+  importMgettyCommand,
+];
 
 export async function main(argv: string[]): Promise<void> {
   let cli = yargs(argv)
