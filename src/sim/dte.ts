@@ -1,0 +1,90 @@
+import { SerialPort } from 'serialport';
+
+/**
+ * A terminal program on a virtual modem's tty, for tests and scripts: writes
+ * commands and waits for text by event, never by sleeping. Uses serialport, as
+ * callbackd does, so the tty is set up the same way.
+ */
+export class Dte {
+  /** Everything received since open (latin1), for assertions on exact bytes. */
+  text = '';
+  private consumed = 0;
+  private waiters = new Set<() => void>();
+
+  private constructor(private readonly port: SerialPort) {
+    port.on('data', (b: Buffer) => {
+      this.text += b.toString('latin1');
+      for (const w of [...this.waiters]) w();
+    });
+    // A tty whose master went away reports an error; tests see it as a closed port.
+    port.on('error', () => undefined);
+  }
+
+  static async open(path: string): Promise<Dte> {
+    const port = new SerialPort({ path, baudRate: 115200, lock: false, autoOpen: false });
+    await new Promise<void>((resolve, reject) => port.open((e) => (e ? reject(e) : resolve())));
+    return new Dte(port);
+  }
+
+  get isOpen(): boolean {
+    return this.port.isOpen;
+  }
+
+  write(data: string | Buffer): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.port.write(data, (e) => (e ? reject(e) : this.port.drain((e2) => (e2 ? reject(e2) : resolve()))));
+    });
+  }
+
+  /** Sends `AT<body>\r`. */
+  at(body: string): Promise<void> {
+    return this.write(`AT${body}\r`);
+  }
+
+  /**
+   * Waits for text (or a pattern) after what earlier expects consumed; resolves with
+   * the text up to and including the match and consumes it.
+   */
+  expect(what: string | RegExp, timeoutMs = 3_000): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        const rest = this.text.slice(this.consumed);
+        let end = -1;
+        if (typeof what === 'string') {
+          const i = rest.indexOf(what);
+          if (i >= 0) end = i + what.length;
+        } else {
+          const m = new RegExp(what.source, what.flags.replace('g', '')).exec(rest);
+          if (m) end = m.index + m[0].length;
+        }
+        if (end < 0) return false;
+        this.consumed += end;
+        resolve(rest.slice(0, end));
+        return true;
+      };
+      if (check()) return;
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        const rest = this.text.slice(this.consumed);
+        reject(
+          new Error(`dte: no ${String(what)} within ${timeoutMs} ms; unconsumed: ${JSON.stringify(rest)}`),
+        );
+      }, timeoutMs);
+      const waiter = (): void => {
+        if (!check()) return;
+        clearTimeout(timer);
+        this.waiters.delete(waiter);
+      };
+      this.waiters.add(waiter);
+    });
+  }
+
+  /** Text received and not yet consumed by expect(). */
+  get unread(): string {
+    return this.text.slice(this.consumed);
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => (this.port.isOpen ? this.port.close(() => resolve()) : resolve()));
+  }
+}

@@ -1,0 +1,94 @@
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { EventEmitter } from 'node:events';
+import { after, cancel, now } from './clock.js';
+
+export type SimEventType =
+  | 'command'
+  | 'result'
+  | 'ring'
+  | 'callerid'
+  | 'connect'
+  | 'hangup'
+  | 'data'
+  | 'dtr'
+  | 'fault'
+  | 'open'
+  | 'close';
+
+/**
+ * One thing a virtual modem did. `modem` is the modem's phone number; `seq` counts
+ * from 0 per exchange so a test can ask for events after a mark. Data events carry
+ * byte counts, never the bytes (they may be passwords typed at a login prompt).
+ */
+export interface SimEvent {
+  seq: number;
+  /** Monotonic milliseconds (performance.now). */
+  t: number;
+  modem: string;
+  type: SimEventType;
+  [field: string]: unknown;
+}
+
+export class EventLog extends EventEmitter {
+  readonly events: SimEvent[] = [];
+  private fd: number | undefined;
+
+  constructor(jsonlPath?: string) {
+    super();
+    // Synchronous appends keep the file in event order even if the process is killed.
+    if (jsonlPath !== undefined) this.fd = openSync(jsonlPath, 'a');
+  }
+
+  emitEvent(modem: string, type: SimEventType, fields: Record<string, unknown> = {}): SimEvent {
+    const e: SimEvent = { ...fields, seq: this.events.length, t: now(), modem, type };
+    this.events.push(e);
+    if (this.fd !== undefined) {
+      try {
+        writeSync(this.fd, `${JSON.stringify(e)}\n`);
+      } catch {
+        // A full disk must not stop the exchange; the in-memory log still has it.
+      }
+    }
+    this.emit('event', e);
+    return e;
+  }
+
+  /**
+   * Resolves with the first event (at index >= from) matching pred. Events logged
+   * before the call count too, so a test can never miss one that came early.
+   */
+  waitFor(pred: (e: SimEvent) => boolean, timeoutMs = 5_000, from = 0): Promise<SimEvent> {
+    for (let i = from; i < this.events.length; i++) {
+      const e = this.events[i]!;
+      if (pred(e)) return Promise.resolve(e);
+    }
+    return new Promise((resolve, reject) => {
+      const onEvent = (e: SimEvent): void => {
+        if (e.seq < from || !pred(e)) return;
+        cancel(timer);
+        this.off('event', onEvent);
+        resolve(e);
+      };
+      const timer = after(
+        timeoutMs,
+        () => {
+          this.off('event', onEvent);
+          const tail = this.events.slice(-8).map((e) => `${e.modem}:${e.type}${describe(e)}`);
+          reject(new Error(`sim: no matching event within ${timeoutMs} ms; last events: ${tail.join(', ')}`));
+        },
+        true,
+      );
+      this.on('event', onEvent);
+    });
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
+
+function describe(e: SimEvent): string {
+  const v = e.text ?? e.line ?? e.reason ?? e.fault;
+  return typeof v === 'string' ? `(${v})` : '';
+}
