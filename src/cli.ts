@@ -6,6 +6,7 @@ import { configCommands } from './config/commands.js';
 import { daemonCommands } from './daemon/commands.js';
 import { statusCommand } from './daemon/status-command.js';
 import { importMgettyCommand } from './config/import-mgetty-command.js';
+import { simCommand } from './sim/command.js';
 
 /**
  * Each area of the daemon exports its own yargs command module; this file only
@@ -18,6 +19,7 @@ const commands: CommandModule<any, any>[] = [
   ...configCommands,
   statusCommand,
   importMgettyCommand,
+  simCommand,
 ];
 
 export async function main(argv: string[]): Promise<void> {
