@@ -90,8 +90,9 @@ export async function startSim(args: SimArgs, out: (line: string) => void): Prom
 export const simCommand: CommandModule<object, SimArgs> = {
   command: 'sim',
   describe: 'run a virtual telephone exchange with Hayes modems on pseudo-terminals',
+  // yargs infers kebab-case keys; camelCase aliases exist at run time, hence the cast.
   builder: (y: Argv<object>) =>
-    y
+    (y as unknown as Argv<SimArgs>)
       .option('modems', { type: 'number', describe: 'how many modems (default 2)' })
       .option('numbers', { type: 'string', describe: 'comma-separated phone numbers, one modem each' })
       .option('control', { type: 'string', describe: 'unix socket for DTR/carrier (signals kind "sim")' })
@@ -103,7 +104,7 @@ export const simCommand: CommandModule<object, SimArgs> = {
         type: 'boolean',
         default: false,
         describe: 'caller ID on after reset',
-      }) as Argv<SimArgs>,
+      }) as unknown as Argv<SimArgs>,
   handler: async (args) => {
     const sim = await startSim(args, (line) => process.stdout.write(`${line}\n`));
     // The exchange's own timers do not hold the process open; this does, until a signal.
