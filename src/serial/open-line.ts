@@ -15,6 +15,8 @@ export interface OpenWithRetryOptions<T> {
   signal?: AbortSignal;
   /** Told about each failure (status reporting). */
   onFailure?: (err: Error, retryInMs: number) => void;
+  /** Told each time the lock is found held by another program. */
+  onLocked?: (heldBy: number) => void;
 }
 
 /** Resolves after ms, or rejects with ABORTED as soon as the signal fires. */
@@ -58,6 +60,7 @@ export async function openWithRetry<T>(o: OpenWithRetryOptions<T>): Promise<T> {
             'line in use by another program; waiting',
           );
         lastHolder = r.heldBy;
+        o.onLocked?.(r.heldBy);
         await abortableDelay(o.timing.lockRecheckMs, o.signal);
         continue;
       }

@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
-import { SerialPort } from 'serialport';
 import { CallbackdError, errnoCode, type ErrorCode } from '../errors.js';
 import type { FlowControl } from '../config/types.js';
 import type { Logger } from '../log.js';
+import { HangupAwarePort } from './hangup-port.js';
 import type { ModemSignals, Transport } from './transport.js';
 
 /** The part of serialport's stream we use; SerialPort and SerialPortMock both fit. */
@@ -61,8 +61,8 @@ function isNoTty(err: unknown): boolean {
 }
 
 /**
- * A Transport over node-serialport. The port class is injected (SerialPort by default,
- * SerialPortMock in tests), as zwave-js does.
+ * A Transport over node-serialport. The port class is injected (SerialPort with the
+ * hang-up fix of hangup-port.ts by default, SerialPortMock in tests), as zwave-js does.
  *
  * hupcl stays ON, on purpose: when our fd closes the kernel drops DTR, so a daemon that
  * crashes or is killed hangs the modem up rather than leaving a call connected. The
@@ -71,7 +71,7 @@ function isNoTty(err: unknown): boolean {
  */
 export function createSerialTransport(
   opts: SerialTransportOptions,
-  Port: PortClass = SerialPort as unknown as PortClass,
+  Port: PortClass = HangupAwarePort,
 ): Transport {
   return new SerialTransport(opts, Port);
 }
