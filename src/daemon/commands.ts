@@ -1,0 +1,57 @@
+import type { CommandModule } from 'yargs';
+import { loadConfig } from '../config/index.js';
+import { createLogger } from '../log.js';
+import { startDaemon } from './daemon.js';
+
+/** `callbackd run --config FILE`: the daemon in the foreground, JSON logs on stdout. */
+export const runCommand: CommandModule<object, { config: string; 'log-level'?: string }> = {
+  command: 'run',
+  describe: 'run the daemon in the foreground (systemd starts it this way)',
+  builder: (y) =>
+    y
+      .option('config', {
+        alias: 'c',
+        type: 'string',
+        default: '/etc/callbackd/callbackd.toml',
+        describe: 'configuration file',
+      })
+      .option('log-level', { type: 'string', describe: 'override daemon.log_level' }) as never,
+  handler: async (argv) => {
+    let config;
+    try {
+      config = await loadConfig(argv.config);
+    } catch (err) {
+      process.stderr.write(`callbackd: ${(err as Error).message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    const log = createLogger({ level: argv['log-level'] ?? config.daemon.logLevel });
+    await startDaemon({ config, configPath: argv.config, log, handleSignals: true });
+  },
+};
+
+/** `callbackd demo`: the whole call-back on the virtual exchange, with a transcript. */
+export const demoCommand: CommandModule<object, { 'ring-ms': number; 'log-file'?: string; chat: string }> = {
+  command: 'demo',
+  describe: 'run a whole call-back on the built-in virtual modem exchange and print a transcript',
+  builder: (y) =>
+    y
+      .option('ring-ms', { type: 'number', default: 1500, describe: 'milliseconds between RINGs' })
+      .option('log-file', { type: 'string', describe: "also write the daemon's JSON log here" })
+      .option('chat', {
+        choices: ['auto', 'builtin'],
+        default: 'auto',
+        describe: 'auto: the real chat(8) when installed; builtin: the built-in interpreter',
+      }) as never,
+  handler: async (argv) => {
+    const { runDemo } = await import('./demo.js');
+    process.exitCode = await runDemo({
+      ringMs: argv['ring-ms'],
+      logFile: argv['log-file'],
+      out: process.stdout,
+      chat: argv.chat === 'builtin' ? 'builtin' : 'auto',
+    });
+  },
+};
+
+export const daemonCommands = [runCommand, demoCommand];

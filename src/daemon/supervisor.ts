@@ -1,0 +1,189 @@
+import type { Config, LineConfig } from '../config/types.js';
+import { diffConfig } from '../config/index.js';
+import type { Logger } from '../log.js';
+import { verifySecret } from '../policy/index.js';
+import { LineSession } from '../session/runner.js';
+import type { CallRecord, LineLock, PppStarter } from '../session/ports.js';
+import type { Transport } from '../serial/transport.js';
+import { Accounting, toTerminateCause, type AccountingRecord } from './accounting.js';
+import { SharedPolicyState } from './policy-state.js';
+
+export interface LineStatus {
+  name: string;
+  device: string;
+  state: string;
+  since: string;
+  callId?: string;
+  callerId?: string;
+  lastError?: string;
+}
+
+export interface SupervisorDeps {
+  log: Logger;
+  openTransport: (line: LineConfig) => Transport;
+  makeLock: (line: LineConfig, lockDir: string) => LineLock;
+  startPpp: PppStarter;
+  /** Called on every line state change with the whole picture (status file, systemd). */
+  onStatus?: (lines: LineStatus[]) => void;
+  /** Where accounting records go; defaults to the config's accounting file. */
+  accounting?: { write(rec: AccountingRecord): Promise<void> };
+  now?: () => number;
+}
+
+interface Managed {
+  line: LineConfig;
+  session: LineSession;
+  status: LineStatus;
+  /** Reload action waiting for the line to become idle. */
+  pending?: 'restart' | 'remove';
+}
+
+/**
+ * Runs one LineSession per configured line and applies reloads without dropping
+ * calls: an unchanged line just sees the new config at its next call; a changed or
+ * removed line is restarted or stopped once its call is over.
+ */
+export class Supervisor {
+  private readonly lines = new Map<string, Managed>();
+  private config: Config;
+  private readonly policy: SharedPolicyState;
+  private readonly accounting: { write(rec: AccountingRecord): Promise<void> };
+
+  constructor(
+    config: Config,
+    private readonly deps: SupervisorDeps,
+  ) {
+    this.config = config;
+    this.policy = new SharedPolicyState(config.security, config.daemon.stateDir, deps.log);
+    this.accounting = deps.accounting ?? new Accounting(config.daemon.accountingFile, deps.log);
+  }
+
+  get currentConfig(): Config {
+    return this.config;
+  }
+
+  start(): void {
+    for (const line of this.config.lines) this.startLine(line);
+  }
+
+  statuses(): LineStatus[] {
+    return [...this.lines.values()].map((m) => m.status);
+  }
+
+  private startLine(line: LineConfig): void {
+    const status: LineStatus = { name: line.name, device: line.device, state: 'starting', since: this.iso() };
+    const managed: Managed = { line, status, session: undefined as unknown as LineSession };
+    const log = this.deps.log.child({ line: line.name });
+    managed.session = new LineSession({
+      line,
+      config: () => this.config,
+      log,
+      openTransport: this.deps.openTransport,
+      lock: this.deps.makeLock(line, this.config.daemon.lockDir),
+      policy: this.policy,
+      startPpp: this.deps.startPpp,
+      verifySecret,
+      now: this.deps.now,
+      finish: (rec) => this.record(rec),
+      onState: (s) => this.onState(managed, s),
+    });
+    this.lines.set(line.name, managed);
+    managed.session.start();
+  }
+
+  private iso(): string {
+    return new Date(this.deps.now?.() ?? Date.now()).toISOString();
+  }
+
+  private onState(
+    m: Managed,
+    s: { state: string; callId?: string; callerId?: string; error?: string },
+  ): void {
+    if (s.state !== m.status.state) m.status.since = this.iso();
+    m.status.state = s.state;
+    m.status.callId = s.callId;
+    m.status.callerId = s.callerId;
+    if (s.error) m.status.lastError = s.error;
+    this.deps.onStatus?.(this.statuses());
+    if (m.pending && !m.session.busy) void this.applyPending(m);
+  }
+
+  private async applyPending(m: Managed): Promise<void> {
+    const action = m.pending;
+    m.pending = undefined;
+    await m.session.stop();
+    this.lines.delete(m.line.name);
+    const next = this.config.lines.find((l) => l.name === m.line.name);
+    if (action === 'restart' && next) this.startLine(next);
+    this.deps.log.info({ event: 'line-reloaded', line: m.line.name, action });
+    this.deps.onStatus?.(this.statuses());
+  }
+
+  /** Swaps in a validated config; lines in a call are changed when the call ends. */
+  reload(next: Config): void {
+    const diff = diffConfig(this.config, next);
+    this.config = next;
+    this.policy.reconfigure(next.security);
+    this.deps.log.info({ event: 'config-reloaded', source: next.source, ...diff });
+    for (const name of diff.linesRemoved) this.schedule(name, 'remove');
+    for (const name of diff.linesChanged) this.schedule(name, 'restart');
+    for (const name of diff.linesAdded) {
+      const line = next.lines.find((l) => l.name === name);
+      if (line) this.startLine(line);
+    }
+  }
+
+  private schedule(name: string, action: 'restart' | 'remove'): void {
+    const m = this.lines.get(name);
+    if (!m) return;
+    m.pending = action;
+    if (m.session.busy) {
+      this.deps.log.info({ event: 'reload-deferred', line: name, action, reason: 'call in progress' });
+    } else {
+      void this.applyPending(m);
+    }
+  }
+
+  /** SIGTERM: every line hangs up (pppd stopped first) and releases its lock. */
+  async stop(): Promise<void> {
+    await Promise.all([...this.lines.values()].map((m) => m.session.stop()));
+  }
+
+  private record(rec: CallRecord): void {
+    const call = rec.call;
+    const now = rec.endedAt;
+    const started = call?.startedAt ?? now;
+    const out: AccountingRecord = {
+      callId: call?.callId ?? 'none',
+      line: rec.line,
+      startedAt: new Date(started).toISOString(),
+      endedAt: new Date(now).toISOString(),
+      durationMs: Math.max(0, now - started),
+      callerId: call?.callerId,
+      login: call?.logins.length ? call.logins : undefined,
+      kind:
+        call?.pppUser || rec.outcome.startsWith('ppp')
+          ? call?.callback
+            ? 'callback'
+            : 'direct-ppp'
+          : kindOf(rec),
+      callbackNumber: call?.callback?.number,
+      dialAttempts: call?.callback?.attempts,
+      pppUser: call?.pppUser,
+      pppExitCode: rec.pppExitCode ?? undefined,
+      outcome: rec.outcome,
+      terminateCause: toTerminateCause(rec.terminateCause),
+    };
+    // Logged once the record is written (or queued for retry): a reader of the log can
+    // rely on the accounting file holding the call.
+    void this.accounting
+      .write(out)
+      .then(() => this.deps.log.info({ event: 'call-end', ...out, detail: rec.detail }));
+  }
+}
+
+function kindOf(rec: CallRecord): AccountingRecord['kind'] {
+  if (rec.call?.callback) return rec.outcome.startsWith('callback-failed') ? 'failed' : 'callback';
+  if (rec.outcome === 'login-refused' || rec.outcome === 'rate-limited') return 'refused';
+  return 'failed';
+}
