@@ -1,6 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RingEvent } from '../../src/modem/index.js';
-import type { Exchange } from '../../src/sim/index.js';
+import { silentLogger } from '../../src/log.js';
+import { Modem, type RingEvent } from '../../src/modem/index.js';
+import { createSerialTransport } from '../../src/serial/index.js';
+import { connectSimSignals, serveControl, type Exchange } from '../../src/sim/index.js';
 import { drive, fastExchange, next, TIMING, type Driven } from './modem-helpers.js';
 
 /**
@@ -145,5 +150,53 @@ describe('modem driver on the simulator', () => {
     const junk = next<string>((fn) => a.modem.onJunk(fn));
     a.sim.injectGarbage(Buffer.from('\r\n#$%garbage\r\n'));
     expect(await junk).toBe('#$%garbage');
+  });
+});
+
+describe('modem driver with DTR and carrier over the simulator control socket', () => {
+  it('hangs up by DTR and sees the far end drop the carrier (DCD), as the daemon does', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'callbackd-ctl-'));
+    const server = await serveControl(ex, join(dir, 'sim.sock'));
+    const sim = await ex.addModem({ number: '100' });
+    const signals = connectSimSignals(server.path, sim.ttyPath);
+    try {
+      const transport = createSerialTransport({
+        path: sim.ttyPath,
+        baudRate: 115200,
+        flowControl: 'none',
+        signals,
+        log: silentLogger(),
+      });
+      await transport.open();
+      const modem = new Modem(transport, { timing: TIMING, log: silentLogger(), line: 'ctl' });
+      open.push({ transport, modem, close: async () => (modem.dispose(), await transport.close()) });
+      await modem.init(MGETTY_INIT);
+      const b = await line('200', { dtr: true });
+
+      for (const hangupBy of ['us', 'them'] as const) {
+        const ring = next<RingEvent>((fn) => modem.onRing(fn));
+        const dialling = b.modem.dial('100');
+        await ring;
+        expect(await modem.answer()).toMatchObject({ kind: 'connect' });
+        await dialling;
+        expect(await transport.getCarrier()).toBe(true);
+        if (hangupBy === 'us') {
+          const from = ex.mark();
+          await modem.hangup();
+          await ex.waitFor((e) => e.modem === '100' && e.type === 'dtr' && e.on === false, 2_000, from);
+          await ex.waitFor((e) => e.modem === '100' && e.type === 'hangup', 2_000, from);
+        } else {
+          const lost = next<void>((fn) => modem.onCarrierLost(fn));
+          await b.modem.hangup();
+          await lost;
+        }
+        expect(modem.online).toBe(false);
+        expect(await transport.getCarrier()).toBe(false);
+      }
+    } finally {
+      signals.close();
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
