@@ -19,7 +19,8 @@ import { CallbackdError } from '../errors.js';
  *   the call. A hardware line wants `modem` (pppd then ends with 16 when carrier drops),
  *   which Debian's /etc/ppp/options already has; a pty has no modem lines either way.
  *   `notty` is for non-tty streams and would break a real serial line.
- * - `lock` is left to /etc/ppp/options (Debian has it); handover.ts gives pppd the lock.
+ * - `lock` is left alone: for a tty on stdin pppd skips locking (see handover.ts), and
+ *   callbackd holds the UUCP lock and hands it to pppd's pid itself.
  */
 export interface PppdArgv {
   file: string;

@@ -16,14 +16,13 @@ import type { Logger } from '../log.js';
  *    makes a child's stdio blocking, the flag is shared, and closing the port then hangs.
  * 4. Give the UUCP lock to pppd's pid, then close our copy of the fd.
  *
- * The lock race: pppd's `lock` accepts an existing lock only when it holds pppd's own pid,
- * and pppd's pid exists only after spawn. We rewrite the lock synchronously right after
- * spawn returns; pppd reaches its lock check only after reading its options files and
- * probing the kernel, which takes far longer. Should we ever lose, pppd exits 6
- * (lock-failed): the call ends and is accounted as a Port-Error, but no program ever holds
- * the line without the lock and no lock is left naming a dead process. Removing the race
- * would need a helper that waits for a go-ahead before exec'ing pppd; not worth an extra
- * program for a window this small.
+ * The UUCP lock: pppd given an already open read/write tty on stdin treats it as opened
+ * for it ("privopen", pppd tty.c) and neither checks nor takes a lock, even with `lock`
+ * in /etc/ppp/options (seen with real pppd in test/e2e). So there is no race with pppd.
+ * We still rewrite the lock to pppd's pid right after spawn: the lock then names the
+ * process that really holds the line, and stays valid for cu, minicom or a second
+ * callbackd if callbackd itself dies while pppd runs. callbackd takes it back when pppd
+ * exits (the session's reclaim).
  */
 export interface PppRun {
   pid: number;

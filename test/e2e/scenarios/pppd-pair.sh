@@ -13,12 +13,17 @@ chmod 600 "$D/client-secret"
 
 socat pty,raw,echo=0,link="$D/a" pty,raw,echo=0,link="$D/b" &
 for _ in $(seq 50); do [ -e "$D/b" ] && break; sleep 0.1; done
+# With a wrong secret the client exits at once; a modem would keep the line up while our
+# pppd finishes (TermReq, then exit 11), but socat would hang the pty up at once and pppd
+# would report 16. Holding the client's pty open keeps the modem's behaviour.
+hold_line() { [ -n "${E2E_PAP_CLIENT_SECRET:-}" ] && exec 9<>"$D/b"; }
+hold_line
 
 pppd "$D/a" 115200 nodetach local nolock require-pap 192.168.1.1:192.168.1.2 \
-  logfile "$R/server-pppd.log" debug >/dev/null 2>&1 &
+  logfile "$R/server-pppd.log" debug >/dev/null 2>&1 9>&- &
 server=$!
 unshare -n pppd "$D/b" 115200 nodetach local nolock file "$D/client-secret" noauth \
-  noipdefault logfile "$R/client-pppd.log" debug >/dev/null 2>&1 &
+  noipdefault logfile "$R/client-pppd.log" debug >/dev/null 2>&1 9>&- &
 client=$!
 
 # Wait (bounded) for IPCP on both sides, or for either pppd to give up.
@@ -36,5 +41,7 @@ if grep -q "local  IP address" "$R/client-pppd.log" 2>/dev/null; then
 fi
 wait "$client"
 echo "client_rc $?"
+for _ in $(seq 300); do kill -0 "$server" 2>/dev/null || break; sleep 0.1; done
+exec 9>&-
 wait "$server"
 echo "server_rc $?"

@@ -1,0 +1,132 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { pppdOutcome } from '../../src/ppp/exit-codes.js';
+import { diagnostics, E2E_DIR, readResult, REPO_DIR, runUml, umlAvailable } from './uml.js';
+
+// Issue #5: the HOWTO's whole call-back, with real pppd on both ends, inside UML.
+// Needs the built CLI (`npm run test:e2e` builds first) with the `sim` and `run` commands.
+const cli = join(REPO_DIR, 'dist/cli.js');
+function cliHas(...commands: string[]): boolean {
+  if (!existsSync(cli)) return false;
+  try {
+    const help = execFileSync(process.execPath, [cli, '--help'], { encoding: 'utf8', timeout: 30_000 });
+    return commands.every((c) => new RegExp(`callbackd ${c}\\b`).test(help));
+  } catch {
+    return false;
+  }
+}
+const ready = umlAvailable() && cliHas('sim', 'run');
+if (!ready)
+  console.warn('callback-seed e2e skipped: needs user-mode-linux and dist/cli.js with `sim` and `run`');
+
+type LogLine = { event?: string; msg?: string; [k: string]: unknown };
+function parseLog(text: string): LogLine[] {
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as LogLine);
+}
+const value = (out: string, key: string) => new RegExp(`^${key} (\\S+)$`, 'm').exec(out)?.[1];
+
+describe.skipIf(!ready)('the seed call-back with real pppd in user-mode-linux', () => {
+  let dir = '';
+  let passed = false;
+  afterAll(() => {
+    if (passed) rmSync(dir, { recursive: true, force: true });
+    else if (dir) console.log(`e2e results kept in ${dir}`);
+  });
+
+  it('calls back, authenticates with PAP, passes pings, refuses a wrong secret, and accounts both', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'callbackd-e2e-seed-'));
+    const run = await runUml({
+      scenario: join(E2E_DIR, 'scenarios/callback-seed.sh'),
+      resultDir: dir,
+      timeoutMs: 540_000,
+      memMb: 512,
+    });
+    const why = diagnostics(dir, run, [
+      'scenario.log',
+      'sim.log',
+      'callbackd.log',
+      'client1-pppd.log',
+      'client2-pppd.log',
+      'ping.log',
+    ]);
+    const out = readResult(dir, 'scenario.log');
+    console.log(
+      `seed e2e: UML ${run.ms} ms; ${out
+        .split('\n')
+        .filter((l) => l.startsWith('mark '))
+        .join(', ')}`,
+    );
+    expect(run.scenarioCode, why).toBe(0);
+
+    const log = parseLog(readResult(dir, 'callbackd.log'));
+    const case2From = Number(value(out, 'case2_from')) - 1;
+    const rawLines = readResult(dir, 'callbackd.log').split('\n');
+    const case1 = parseLog(rawLines.slice(0, case2From).join('\n'));
+    const case2 = parseLog(rawLines.slice(case2From).join('\n'));
+    const pppdSaid = (lines: LogLine[]) =>
+      lines
+        .filter((l) => l.event === 'pppd')
+        .map((l) => String(l.msg))
+        .join('\n');
+    expect(log.length, why).toBeGreaterThan(0);
+
+    // Case 1: both pppd authenticated with PAP and reached IPCP with the seed's addresses.
+    const server1 = pppdSaid(case1);
+    expect(server1, why).toContain('PAP peer authentication succeeded for pppuser');
+    expect(server1, why).toContain('local  IP address 192.168.1.1');
+    expect(server1, why).toContain('remote IP address 192.168.1.2');
+    const client1 = readResult(dir, 'client1-pppd.log');
+    expect(client1, why).toContain('PAP authentication succeeded');
+    expect(client1, why).toContain('local  IP address 192.168.1.2');
+    expect(readResult(dir, 'ping.log'), why).toContain('3 packets transmitted, 3 received');
+    // The seed's call-back happened before PPP: dialled 123456, and CONNECT on the call-back.
+    expect(
+      case1.some((l) => l.event === 'callback-accepted'),
+      why,
+    ).toBe(true);
+    expect(
+      case1.some((l) => l.event === 'callback-connected'),
+      why,
+    ).toBe(true);
+    // The UUCP lock was handed to the server's pppd while it ran.
+    const running1 = case1.find((l) => l.event === 'ppp-running');
+    expect(value(out, 'lockfile LCK..modem5376443'), why).toBe(String(running1?.pid));
+    // The client hung up; callbackd mapped pppd's exit code, accounted it, and went idle.
+    const exit1 = case1.find((l) => l.event === 'ppp-exit');
+    expect([0, 16], why).toContain(exit1?.code);
+    expect(exit1?.outcome, why).toBe(pppdOutcome(exit1?.code as number, null).outcome);
+    const end1 = case1.filter((l) => l.event === 'call-end').at(-1);
+    expect(end1?.pppExitCode, why).toBe(exit1?.code);
+    expect(String(end1?.outcome), why).toContain(pppdOutcome(exit1?.code as number, null).outcome);
+    expect(
+      case1.slice(case1.indexOf(end1 as LogLine)).some((l) => l.event === 'line-ready'),
+      why,
+    ).toBe(true);
+
+    // Case 2: a wrong PAP secret. Our pppd refuses it (11), the client gives up (19).
+    expect(value(out, 'client2_rc'), why).toBe('19');
+    expect(pppdSaid(case2), why).toContain('PAP peer authentication failed for pppuser');
+    const exit2 = case2.find((l) => l.event === 'ppp-exit');
+    expect(exit2?.code, why).toBe(11);
+    expect(exit2?.outcome, why).toBe('peer-auth-failed');
+    const end2 = case2.filter((l) => l.event === 'call-end').at(-1);
+    expect(end2?.pppExitCode, why).toBe(11);
+    expect(String(end2?.outcome), why).toContain('peer-auth-failed');
+    expect(end2?.terminateCause, why).toBe('Service-Unavailable');
+    expect(
+      case2.slice(case2.indexOf(end2 as LogLine)).some((l) => l.event === 'line-ready'),
+      why,
+    ).toBe(true);
+
+    // Accounting has both calls with pppd's exit codes.
+    const accounting = readResult(dir, 'accounting.jsonl');
+    expect(accounting, why).toContain('"pppExitCode":11');
+    passed = true;
+  });
+});
