@@ -35,6 +35,15 @@ export function realDeps(log: Logger): Omit<SupervisorDeps, 'onStatus'> {
       }),
     makeLock: (line: LineConfig, lockDir: string) => new UucpLock(line.device, { dir: lockDir, log }),
     startPpp: startPppd,
+    watchCarrier: (line, fn) => {
+      if (line.signals.kind !== 'sim') return undefined;
+      const signals = connectSimSignals(line.signals.socket, line.device);
+      const off = signals.onCarrier(fn);
+      return () => {
+        off();
+        signals.close();
+      };
+    },
   };
 }
 

@@ -121,16 +121,12 @@ async function callIn(
   return { chat: await runBuiltinChat(port, script, (s) => t.caller(s)), port };
 }
 
-/**
- * Lines to and from the pppd stand-in over the line callbackd handed over, then BYE.
- * Like a PPP peer's Configure-Request, each line is sent again until it is answered:
- * what arrives before pppd has the line is the login's, not pppd's.
- */
+/** Lines to and from the pppd stand-in over the line callbackd handed over, then BYE. */
 async function talkToPppd(port: CallerPort, t: Transcript): Promise<number> {
   try {
     const n = 3;
     for (let i = 1; i <= n; i++) {
-      await sendUntilAnswered(port, `hello ${i}\n`, ` hello ${i}\n`, 10);
+      await port.sendUntilAnswered(`hello ${i}\n`, ` hello ${i}\n`);
       t.caller(`sent "hello ${i}", the pppd stand-in answered`);
     }
     await port.write('BYE\n');
@@ -139,22 +135,5 @@ async function talkToPppd(port: CallerPort, t: Transcript): Promise<number> {
     return n;
   } finally {
     await port.close();
-  }
-}
-
-async function sendUntilAnswered(
-  port: CallerPort,
-  text: string,
-  answer: string,
-  tries: number,
-): Promise<void> {
-  for (let i = 1; ; i++) {
-    await port.write(text);
-    try {
-      await port.expect(answer, 1_000);
-      return;
-    } catch (err) {
-      if (i >= tries) throw err;
-    }
   }
 }

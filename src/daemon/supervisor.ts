@@ -3,7 +3,7 @@ import { diffConfig } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { verifySecret } from '../policy/index.js';
 import { LineSession } from '../session/runner.js';
-import type { CallRecord, LineLock, PppStarter } from '../session/ports.js';
+import type { CallRecord, LineLock, PppStarter, SessionDeps } from '../session/ports.js';
 import type { Transport } from '../serial/transport.js';
 import { Accounting, toTerminateCause, type AccountingRecord } from './accounting.js';
 import { SharedPolicyState } from './policy-state.js';
@@ -23,6 +23,7 @@ export interface SupervisorDeps {
   openTransport: (line: LineConfig) => Transport;
   makeLock: (line: LineConfig, lockDir: string) => LineLock;
   startPpp: PppStarter;
+  watchCarrier?: SessionDeps['watchCarrier'];
   /** Called on every line state change with the whole picture (status file, systemd). */
   onStatus?: (lines: LineStatus[]) => void;
   /** Where accounting records go; defaults to the config's accounting file. */
@@ -82,6 +83,7 @@ export class Supervisor {
       lock: this.deps.makeLock(line, this.config.daemon.lockDir),
       policy: this.policy,
       startPpp: this.deps.startPpp,
+      watchCarrier: this.deps.watchCarrier,
       verifySecret,
       now: this.deps.now,
       finish: (rec) => this.record(rec),

@@ -30,6 +30,8 @@ export interface PppRun {
   exited: Promise<{ code: number | null; signal: string | null }>;
   /** SIGTERM, then SIGKILL after graceMs; resolves once pppd is gone. */
   stop(graceMs: number): Promise<void>;
+  /** SIGHUP: what the kernel sends pppd when carrier drops; pppd exits 16 (modem hung up). */
+  hangup(): void;
   /** The last few KiB pppd wrote to stderr, for logs and accounting. */
   stderrTail(): string;
 }
@@ -132,7 +134,10 @@ function watch(child: ReturnType<typeof spawn>, pid: number, o: HandOverOptions)
       await exited;
     }
   };
-  return { pid, exited, stop, stderrTail: () => tail };
+  const hangup = (): void => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGHUP');
+  };
+  return { pid, exited, stop, hangup, stderrTail: () => tail };
 }
 
 /** pppd's `password` option carries a secret in the next word; keep it out of the log. */

@@ -7,7 +7,7 @@
  * - on a line `BYE` with 0, or `BYE <code>` with that code (to play any pppd outcome);
  * - on end of input or hang-up with the code after `standin-exit` in argv (default 16,
  *   pppd's "modem hung up");
- * - on SIGTERM/SIGINT/SIGHUP with 5, as pppd does.
+ * - on SIGTERM/SIGINT with 5, and on SIGHUP (carrier lost) with 16, as pppd does.
  * Every other argument is accepted and ignored, so it runs with pppd's argv.
  *
  * Self-contained on purpose (node: imports only): tests transpile this one file and run
@@ -28,9 +28,10 @@ function out(text: string): void {
 
 // Handlers first: the greeting tells the other side we are ready, signals included.
 for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+  const code = sig === 'SIGHUP' ? 16 : 5;
   process.on(sig, () => {
-    err(`pppd stand-in: ${sig}, exiting 5`);
-    process.exit(5);
+    err(`pppd stand-in: ${sig}, exiting ${code}`);
+    process.exit(code);
   });
 }
 err('pppd stand-in: this is not pppd');

@@ -40,6 +40,8 @@ export interface PppProcess {
   pid: number;
   exited: Promise<{ code: number | null; signal: string | null }>;
   stop(graceMs: number): Promise<void>;
+  /** Carrier dropped while pppd had the line: tell it as the kernel would (SIGHUP). */
+  hangup(): void;
   stderrTail(): string;
 }
 
@@ -72,4 +74,10 @@ export interface SessionDeps {
   now?: () => number;
   newCallId?: () => string;
   verifySecret: (hash: string | undefined, secret: string) => Promise<boolean>;
+  /**
+   * Carrier changes while callbackd does not hold the tty (pppd has it). Only lines
+   * whose DCD comes through a side channel (the simulator) have one; on a real tty the
+   * kernel delivers the hang-up to pppd itself.
+   */
+  watchCarrier?: (line: LineConfig, fn: (on: boolean) => void) => (() => void) | undefined;
 }

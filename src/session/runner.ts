@@ -303,6 +303,11 @@ export class LineSession {
         }),
       );
       this.ppp = run;
+      const unwatch = this.deps.watchCarrier?.(this.deps.line, (on) => {
+        if (on) return;
+        this.deps.log.info({ event: 'carrier-lost', line: this.deps.line.name, during: 'ppp', pid: run.pid });
+        run.hangup();
+      });
       this.deps.log.info({
         event: 'ppp-running',
         line: this.deps.line.name,
@@ -310,6 +315,7 @@ export class LineSession {
         callId: this.callId(),
       });
       void run.exited.then(async ({ code, signal }) => {
+        unwatch?.();
         this.ppp = undefined;
         const o = pppdOutcome(code, signal);
         this.deps.log.info({

@@ -118,6 +118,22 @@ export class CallerPort {
     });
   }
 
+  /**
+   * Sends `text` again every `everyMs` until `answer` comes back, as a PPP peer repeats
+   * a Configure-Request: what arrives before the far end's program has the line is lost.
+   */
+  async sendUntilAnswered(text: string, answer: string, tries = 10, everyMs = 1_000): Promise<void> {
+    for (let i = 1; ; i++) {
+      await this.write(text);
+      try {
+        await this.expect(answer, everyMs);
+        return;
+      } catch (err) {
+        if (i >= tries) throw err;
+      }
+    }
+  }
+
   close(): Promise<void> {
     return new Promise((resolve) => (this.port.isOpen ? this.port.close(() => resolve()) : resolve()));
   }

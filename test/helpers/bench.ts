@@ -1,0 +1,125 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Config } from '../../src/config/types.js';
+import { startDaemon, type DaemonHandle } from '../../src/daemon/daemon.js';
+import { createLogger } from '../../src/log.js';
+import { LogTap, type LogEvent } from '../../src/log-tap.js';
+import { hashSecret } from '../../src/policy/index.js';
+import { CallerPort } from '../../src/sim/caller.js';
+import { createExchange, serveControl, type Exchange, type SimModem } from '../../src/sim/index.js';
+import { testConfig, testLine, testUser } from './config.js';
+import { writeStandin } from './standin.js';
+
+export const SERVER = '5376443';
+export const CALLER = '123456';
+export const PASSWORD = 'password_for_pppuser';
+
+let passwordHash: string | undefined;
+
+/**
+ * A test bench for whole calls: the virtual exchange with the daemon's modem
+ * (5376443) and the caller's (123456), callbackd running in this process on real
+ * ptys with the sim's control socket for DTR and carrier, and the pppd stand-in.
+ * Tests wait on the daemon's log events (tap) and the exchange's events.
+ */
+export interface Bench {
+  dir: string;
+  exchange: Exchange;
+  server: SimModem;
+  caller: SimModem;
+  tap: LogTap;
+  daemon: DaemonHandle;
+  config: Config;
+  accounting(): Record<string, unknown>[];
+  /** Waits for the call's end record in the log. */
+  callEnd(timeoutMs?: number): Promise<LogEvent>;
+  openCaller(): Promise<CallerPort>;
+  close(): Promise<void>;
+}
+
+export async function startBench(tune: (c: Config) => Config = (c) => c): Promise<Bench> {
+  const dir = mkdtempSync(join(tmpdir(), 'callbackd-it-'));
+  mkdirSync(join(dir, 'lock'));
+  passwordHash ??= await hashSecret(PASSWORD);
+  const exchange = await createExchange({ ringIntervalMs: 100, connectSpeed: 33600 });
+  const device = join(dir, `modem${SERVER}`);
+  const server = await exchange.addModem({ number: SERVER, callerId: true, link: device });
+  const caller = await exchange.addModem({ number: CALLER, link: join(dir, `modem${CALLER}`) });
+  const socket = join(dir, 'sim.sock');
+  const control = await serveControl(exchange, socket);
+  const base = testConfig();
+  const config = tune({
+    ...base,
+    daemon: {
+      ...base.daemon,
+      lockDir: join(dir, 'lock'),
+      stateDir: dir,
+      accountingFile: join(dir, 'accounting.jsonl'),
+    },
+    lines: [
+      testLine({
+        device,
+        init: '"" ATZ OK ATQ0V1E0S0=0&D3&C1 OK AT+VCID=1 OK',
+        signals: { kind: 'sim', socket },
+        timing: { ...base.timing, settleMs: 100, announceMs: 100 },
+      }),
+    ],
+    pppUsers: [testUser(passwordHash)],
+    pppd: { ...base.pppd, path: process.execPath, prefixArgs: [writeStandin(dir)] },
+  });
+  const tap = new LogTap();
+  const log = createLogger({ level: 'debug', destination: tap.stream });
+  const daemon = await startDaemon({ config, log });
+  await tap.waitFor((e) => e.event === 'line-ready', 10_000, 'line-ready');
+  const ports: CallerPort[] = [];
+  return {
+    dir,
+    exchange,
+    server,
+    caller,
+    tap,
+    daemon,
+    config,
+    accounting: () =>
+      readFileSync(join(dir, 'accounting.jsonl'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+    callEnd: (timeoutMs = 20_000) => tap.waitFor((e) => e.event === 'call-end', timeoutMs, 'call-end'),
+    openCaller: async () => {
+      const p = await CallerPort.open(caller.ttyPath);
+      ports.push(p);
+      return p;
+    },
+    close: async () => {
+      for (const p of ports) await p.close();
+      await daemon.stop();
+      await control.close();
+      await exchange.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Dials the daemon from the caller's modem and waits for the login prompt. */
+export async function dialIn(port: CallerPort): Promise<void> {
+  await port.write('ATE0\r');
+  await port.expect('OK', 3_000);
+  await port.write(`ATDT${SERVER}\r`);
+  await port.expect('CONNECT', 10_000);
+  await port.expect('login: ', 10_000);
+}
+
+/** Answers the daemon's call-back and waits for the second login prompt. */
+export async function answerCallback(port: CallerPort): Promise<void> {
+  await port.expect('RING', 15_000);
+  await port.write('ATA\r');
+  await port.expect('CONNECT', 10_000);
+  await port.expect('login: ', 10_000);
+}
+
+/** A line to the pppd stand-in and its answer, over the handed-over tty. */
+export function pingStandin(port: CallerPort, text: string): Promise<void> {
+  return port.sendUntilAnswered(`${text}\n`, ` ${text}\n`);
+}

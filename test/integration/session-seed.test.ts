@@ -1,0 +1,60 @@
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { haveRealChat, runRealChat } from '../../src/sim/caller.js';
+import { CallerPort } from '../../src/sim/caller.js';
+import { CALLER, pingStandin, startBench, type Bench } from '../helpers/bench.js';
+
+// The HOWTO's scenario, end to end on real ptys: the real chat(8) runs the HOWTO's
+// client script (config/client/pppcallback) on the caller's modem; callbackd answers,
+// hangs up on `call`, dials back, takes pppuser's password and hands the tty to the
+// pppd stand-in, which then talks to the caller over the same line.
+
+const script = readFileSync(new URL('../../config/client/pppcallback', import.meta.url), 'utf8');
+let bench: Bench | undefined;
+afterEach(async () => {
+  await bench?.close();
+  bench = undefined;
+});
+
+describe('the seed scenario with the real chat program', () => {
+  it.skipIf(!haveRealChat())(
+    'calls back, logs pppuser in, hands the line to pppd, accounts for the call',
+    async () => {
+      bench = await startBench();
+      const chat = await runRealChat(bench.caller.ttyPath, script, 60_000);
+      let port: CallerPort;
+      try {
+        expect(chat.log).toContain('CONNECT');
+        expect(chat.ok, chat.log).toBe(true);
+        port = await bench.openCaller();
+      } finally {
+        chat.release();
+      }
+      // Both directions across the handed-over line: the caller's lines reach the
+      // stand-in on its stdin, its answers reach the caller from its stdout.
+      await pingStandin(port, 'hello 1');
+      await pingStandin(port, 'hello 2');
+      const running = bench.tap.events.find((e) => e.event === 'ppp-running');
+      expect(running?.pid).toEqual(expect.any(Number));
+      await port.write('BYE\n');
+
+      const end = await bench.callEnd();
+      expect(end).toMatchObject({
+        outcome: 'ppp-ok',
+        kind: 'callback',
+        callbackNumber: CALLER,
+        pppUser: 'pppuser',
+        login: ['call', 'pppuser'],
+        dialAttempts: 1,
+        terminateCause: 'User-Request',
+      });
+      const records = bench.accounting();
+      expect(records).toHaveLength(1);
+      expect(records[0]).toMatchObject({ callbackNumber: CALLER, pppExitCode: 0 });
+      // Nothing secret reached the log.
+      expect(JSON.stringify(bench.tap.events)).not.toContain('password_for_pppuser');
+      // The line is ready for the next call.
+      await bench.tap.waitFor((e) => e.event === 'state' && e.to === 'idle' && e.from === 'teardown', 10_000);
+    },
+  );
+});
