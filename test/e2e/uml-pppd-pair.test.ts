@@ -26,7 +26,7 @@ describe.skipIf(!umlAvailable())('two real pppd in user-mode-linux', () => {
     const out = readResult(dir, 'scenario.log');
     const server = readResult(dir, 'server-pppd.log');
     const client = readResult(dir, 'client-pppd.log');
-    console.log(`pppd pair: UML run ${run.ms} ms, negotiation ${value(out, 'negotiated_s')} s`);
+    console.log(`pppd pair: UML run ${run.ms} ms, negotiation ${value(out, 'negotiated_ms')} ms`);
     expect(run.scenarioCode, why).toBe(0);
     expect(server, why).toContain('PAP peer authentication succeeded for pppuser');
     expect(server, why).toMatch(/local {2}IP address 192\.168\.1\.1\n/);

@@ -5,7 +5,7 @@
 set -u
 R=$E2E_RESULT
 D=$R/run
-t0=$(date +%s.%N)
+t0=$(date +%s%N)
 echo "pppuser * right-secret *" >/etc/ppp/pap-secrets
 chmod 600 /etc/ppp/pap-secrets
 printf 'user pppuser\npassword %s\n' "${E2E_PAP_CLIENT_SECRET:-right-secret}" >"$D/client-secret"
@@ -33,7 +33,7 @@ for _ in $(seq 300); do
   kill -0 "$server" 2>/dev/null || break
   sleep 0.1
 done
-echo "negotiated_s $(echo "$(date +%s.%N) - $t0" | bc 2>/dev/null || true)"
+echo "negotiated_ms $(( ($(date +%s%N) - t0) / 1000000 ))"
 if grep -q "local  IP address" "$R/client-pppd.log" 2>/dev/null; then
   nsenter -t "$client" -n ping -c 3 -W 2 192.168.1.1 >"$R/ping.log" 2>&1
   echo "ping_rc $?"
