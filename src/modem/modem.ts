@@ -4,48 +4,23 @@ import type { Timing } from '../options.js';
 import type { Transport } from '../serial/transport.js';
 import { parseChat, type SendPart } from './chat.js';
 import { LineAssembler } from './lines.js';
-import { parseCallerIdLine, parseResult, type FinalResult } from './results.js';
+import { OnlineStream } from './online.js';
+import { parseCallerIdLine, parseResult, type CallerIdInfo } from './results.js';
+import { RingTracker } from './rings.js';
+import { LineWaiter } from './waiter.js';
+import type { AnswerOutcome, CommandResult, DialOutcome, ModemOptions, RingEvent } from './types.js';
 
-export type { FinalResult };
-
-export interface CommandResult {
-  result: FinalResult;
-  /** Information lines before the result (ATI output and the like); echo excluded. */
-  lines: string[];
-  /** The result line as sent by the modem, e.g. `CONNECT 33600/ARQ`. */
-  text: string;
-}
-
-export interface RingEvent {
-  /** RINGs of this call so far (RINGs more than ringGapMs apart start a new call). */
-  count: number;
-  callerId?: string;
-  callerName?: string;
-  /** Set when the exchange said the number is private or unavailable. */
-  callerIdWithheld?: 'private' | 'unavailable';
-}
-
-export type AnswerOutcome =
-  { kind: 'connect'; speed?: number; text: string } | { kind: 'no-carrier' | 'error' | 'timeout' };
-export type DialOutcome =
-  | { kind: 'connect'; speed?: number; text: string }
-  | { kind: 'busy' | 'no-answer' | 'no-dialtone' | 'no-carrier' | 'error' | 'timeout' };
-
-export interface ModemOptions {
-  timing: Timing;
-  log: Logger;
-  line: string;
-  /** Prepended to the number by dial(); default ATD. */
-  dialPrefix?: string;
-}
+export type {
+  AnswerOutcome,
+  CommandResult,
+  DialOutcome,
+  FinalResult,
+  ModemOptions,
+  RingEvent,
+} from './types.js';
 
 /** Dial strings may hold digits and these modifiers only: nothing that ends the command. */
 const DIAL_STRING = /^[0-9,W*#+PT]+$/i;
-/** Online bytes kept for a data listener that subscribes just after CONNECT. */
-const MAX_PENDING_ONLINE = 4096;
-const NO_CARRIER_ONLINE = /[\r\n]NO CARRIER\r/;
-
-type LineWaiter = (line: string) => void;
 
 /**
  * The Hayes command engine for one modem. Command mode: lines are split, echo and
@@ -63,24 +38,15 @@ export class Modem {
     (l) => this.junk(l, 'overlong line'),
   );
   private readonly unsubs: (() => void)[] = [];
-  private waiter: LineWaiter | undefined;
-  private failWaiter: ((e: Error) => void) | undefined;
+  private readonly waiter: LineWaiter;
   private mutex: Promise<unknown> = Promise.resolve();
   private isOnline = false;
-  private onlineTail = '';
-  private pendingOnline: Buffer[] = [];
-  private pendingBytes = 0;
+  private readonly stream = new OnlineStream();
   private disposed = false;
-  private ring = {
-    count: 0,
-    lastAt: -Infinity,
-    cid: undefined as Omit<RingEvent, 'count'> | undefined,
-    cidAt: -Infinity,
-  };
+  private readonly rings: RingTracker;
   private healthTimer: NodeJS.Timeout | undefined;
   private readonly ringListeners = new Set<(r: RingEvent) => void>();
   private readonly junkListeners = new Set<(l: string) => void>();
-  private readonly dataListeners = new Set<(b: Buffer) => void>();
   private readonly carrierListeners = new Set<() => void>();
 
   constructor(
@@ -91,10 +57,12 @@ export class Modem {
     this.log = opts.log;
     this.line = opts.line;
     this.dialPrefix = opts.dialPrefix ?? 'ATD';
+    this.rings = new RingTracker(opts.timing.ringGapMs);
+    this.waiter = new LineWaiter(opts.line);
     this.unsubs.push(transport.onData((b) => this.received(b)));
     this.unsubs.push(
       transport.onUnexpectedClose((err) => {
-        this.failWaiter?.(
+        this.waiter.fail(
           new CallbackdError(
             'DEVICE_GONE',
             `${this.line}: line closed during a modem command`,
@@ -128,14 +96,7 @@ export class Modem {
 
   /** Raw bytes while online. Bytes that arrived right after CONNECT are delivered too. */
   onData(fn: (b: Buffer) => void): () => void {
-    this.dataListeners.add(fn);
-    if (this.pendingOnline.length > 0) {
-      const pending = Buffer.concat(this.pendingOnline);
-      this.pendingOnline = [];
-      this.pendingBytes = 0;
-      queueMicrotask(() => fn(pending));
-    }
-    return () => this.dataListeners.delete(fn);
+    return this.stream.subscribe(fn);
   }
 
   onCarrierLost(fn: () => void): () => void {
@@ -251,7 +212,7 @@ export class Modem {
     const schedule = () => {
       this.healthTimer = setTimeout(async () => {
         if (this.disposed) return;
-        if (this.isOnline || this.waiter) return schedule(); // busy with a call: not idle
+        if (this.isOnline || this.waiter.busy) return schedule(); // busy with a call: not idle
         const ok = await this.healthCheck().catch(() => false);
         if (this.disposed) return;
         if (ok) schedule();
@@ -277,7 +238,7 @@ export class Modem {
     this.disposed = true;
     clearTimeout(this.healthTimer);
     for (const u of this.unsubs.splice(0)) u();
-    this.failWaiter?.(new CallbackdError('LINE_CLOSED', `${this.line}: modem disposed`));
+    this.waiter.fail(new CallbackdError('LINE_CLOSED', `${this.line}: modem disposed`));
   }
 
   // ---- internals ----------------------------------------------------------------
@@ -319,16 +280,18 @@ export class Modem {
   /** `+++` with a guard time either side; the OK it may produce is consumed here. */
   private async escape(): Promise<void> {
     await this.sleep(this.timing.escapeGuardMs);
-    await this.waitLine<undefined>(
-      () => this.transport.write('+++'),
-      (line, done) => {
-        const r = parseResult(line);
-        if (r) done(undefined);
-      },
-      this.timing.escapeGuardMs + this.timing.commandMs,
-    ).catch((e) => {
-      if (!isCallbackdError(e, 'MODEM_TIMEOUT')) throw e;
-    });
+    await this.waiter
+      .wait<undefined>(
+        () => this.transport.write('+++'),
+        (line, done) => {
+          const r = parseResult(line);
+          if (r) done(undefined);
+        },
+        this.timing.escapeGuardMs + this.timing.commandMs,
+      )
+      .catch((e) => {
+        if (!isCallbackdError(e, 'MODEM_TIMEOUT')) throw e;
+      });
   }
 
   private async doInit(script: string): Promise<void> {
@@ -378,29 +341,31 @@ export class Modem {
       await sender?.();
       return;
     }
-    await this.waitLine<undefined>(
-      sender,
-      (line, done, fail) => {
-        if (line.includes(expect)) return done(undefined);
-        const r = parseResult(line);
-        if (r)
-          fail(
-            new CallbackdError(
-              'MODEM_ERROR',
-              `${this.line}: expected ${expect} after ${after}, modem said ${r.text}`,
-            ),
+    await this.waiter
+      .wait<undefined>(
+        sender,
+        (line, done, fail) => {
+          if (line.includes(expect)) return done(undefined);
+          const r = parseResult(line);
+          if (r)
+            fail(
+              new CallbackdError(
+                'MODEM_ERROR',
+                `${this.line}: expected ${expect} after ${after}, modem said ${r.text}`,
+              ),
+            );
+        },
+        this.timing.commandMs,
+      )
+      .catch((e) => {
+        if (isCallbackdError(e, 'MODEM_TIMEOUT')) {
+          throw new CallbackdError(
+            'MODEM_TIMEOUT',
+            `${this.line}: no ${expect} after ${after} within ${this.timing.commandMs} ms`,
           );
-      },
-      this.timing.commandMs,
-    ).catch((e) => {
-      if (isCallbackdError(e, 'MODEM_TIMEOUT')) {
-        throw new CallbackdError(
-          'MODEM_TIMEOUT',
-          `${this.line}: no ${expect} after ${after} within ${this.timing.commandMs} ms`,
-        );
-      }
-      throw e;
-    });
+        }
+        throw e;
+      });
   }
 
   private async sendParts(parts: SendPart[]): Promise<void> {
@@ -415,27 +380,29 @@ export class Modem {
       throw new CallbackdError('MODEM_BUSY', `${this.line}: modem is online; hang up before ${cmd}`);
     const lines: string[] = [];
     const echo = cmd.trim().toUpperCase();
-    return this.waitLine<CommandResult>(
-      () => this.transport.write(cmd + '\r'),
-      (line, done) => {
-        if (line.trim().toUpperCase() === echo) return; // command echo (E1)
-        const r = parseResult(line);
-        if (!r) return void lines.push(line);
-        // Online from this very byte on: what follows CONNECT in the same chunk is data.
-        if (goesOnline && r.result === 'CONNECT') this.isOnline = true;
-        done({ result: r.result, lines, text: r.text });
-      },
-      timeoutMs,
-    ).catch((e) => {
-      if (isCallbackdError(e, 'MODEM_TIMEOUT')) {
-        throw new CallbackdError(
-          'MODEM_TIMEOUT',
-          `${this.line}: no result for ${cmd} within ${timeoutMs} ms`,
-          { cmd },
-        );
-      }
-      throw e;
-    });
+    return this.waiter
+      .wait<CommandResult>(
+        () => this.transport.write(cmd + '\r'),
+        (line, done) => {
+          if (line.trim().toUpperCase() === echo) return; // command echo (E1)
+          const r = parseResult(line);
+          if (!r) return void lines.push(line);
+          // Online from this very byte on: what follows CONNECT in the same chunk is data.
+          if (goesOnline && r.result === 'CONNECT') this.isOnline = true;
+          done({ result: r.result, lines, text: r.text });
+        },
+        timeoutMs,
+      )
+      .catch((e) => {
+        if (isCallbackdError(e, 'MODEM_TIMEOUT')) {
+          throw new CallbackdError(
+            'MODEM_TIMEOUT',
+            `${this.line}: no result for ${cmd} within ${timeoutMs} ms`,
+            { cmd },
+          );
+        }
+        throw e;
+      });
   }
 
   private resultOrTimeout(
@@ -449,59 +416,16 @@ export class Modem {
     });
   }
 
-  /**
-   * Registers a line handler before anything is written (a fast reply is never
-   * missed), runs `send` if given, starts the timeout once it is sent, and settles
-   * when the handler says so, on timeout, or when the line fails.
-   */
-  private waitLine<T>(
-    send: (() => Promise<void>) | undefined,
-    handle: (line: string, done: (v: T) => void, fail: (e: Error) => void) => void,
-    timeoutMs: number,
-  ): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      let settled = false;
-      const finish = () => {
-        settled = true;
-        clearTimeout(timer);
-        this.waiter = undefined;
-        this.failWaiter = undefined;
-      };
-      const done = (v: T) => {
-        finish();
-        resolve(v);
-      };
-      const fail = (e: Error) => {
-        finish();
-        reject(e);
-      };
-      const arm = () => {
-        if (!settled)
-          timer = setTimeout(
-            () => fail(new CallbackdError('MODEM_TIMEOUT', `${this.line}: timeout`)),
-            timeoutMs,
-          );
-      };
-      this.waiter = (line) => handle(line, done, fail);
-      this.failWaiter = fail;
-      if (send) send().then(arm, fail);
-      else arm();
-    });
-  }
-
   private connected(text: string): AnswerOutcome & DialOutcome {
     const r = parseResult(text);
     this.isOnline = true;
-    this.onlineTail = '';
     this.log.info({ event: 'connect', line: this.line, text });
     return r?.speed === undefined ? { kind: 'connect', text } : { kind: 'connect', speed: r.speed, text };
   }
 
   private goOffline(): void {
     this.isOnline = false;
-    this.pendingOnline = [];
-    this.pendingBytes = 0;
+    this.stream.reset();
     this.assembler.reset();
   }
 
@@ -523,14 +447,7 @@ export class Modem {
   }
 
   private receivedOnline(chunk: Buffer): void {
-    if (this.dataListeners.size > 0) for (const l of [...this.dataListeners]) l(chunk);
-    else if (this.pendingBytes + chunk.length <= MAX_PENDING_ONLINE) {
-      this.pendingOnline.push(chunk);
-      this.pendingBytes += chunk.length;
-    }
-    const text = this.onlineTail + chunk.toString('latin1');
-    if (NO_CARRIER_ONLINE.test(text)) return this.carrierLost('NO CARRIER');
-    this.onlineTail = text.slice(-16);
+    if (this.stream.push(chunk)) this.carrierLost('NO CARRIER');
   }
 
   private commandLine(raw: string): void {
@@ -543,31 +460,16 @@ export class Modem {
       return this.rang();
     }
     if (cid) return this.callerId(cid);
-    if (this.waiter) return this.waiter(line);
+    if (this.waiter.offer(line)) return;
     this.junk(line, 'unexpected text on idle line');
   }
 
-  private callerId(cid: NonNullable<ReturnType<typeof parseCallerIdLine>>): void {
-    const now = Date.now();
-    if (now - this.ring.cidAt > this.timing.ringGapMs) this.ring.cid = undefined;
-    const c = { ...(this.ring.cid ?? {}) };
-    if (cid.kind === 'number') c.callerId = cid.number;
-    else if (cid.kind === 'withheld') c.callerIdWithheld = cid.reason;
-    else if (cid.kind === 'name') c.callerName = cid.name;
-    this.ring.cid = c;
-    this.ring.cidAt = now;
+  private callerId(cid: CallerIdInfo): void {
+    this.rings.callerId(cid, Date.now());
   }
 
   private rang(): void {
-    const now = Date.now();
-    if (now - this.ring.lastAt > this.timing.ringGapMs) {
-      this.ring.count = 0;
-      // Caller ID may come before the first RING (some exchanges): keep it if recent.
-      if (now - this.ring.cidAt > this.timing.ringGapMs) this.ring.cid = undefined;
-    }
-    this.ring.count++;
-    this.ring.lastAt = now;
-    const ev: RingEvent = { count: this.ring.count, ...(this.ring.cid ?? {}) };
+    const ev = this.rings.ring(Date.now());
     this.log.info({ event: 'ring', line: this.line, count: ev.count, callerId: ev.callerId });
     for (const l of [...this.ringListeners]) l(ev);
   }

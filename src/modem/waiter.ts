@@ -1,0 +1,64 @@
+import { CallbackdError } from '../errors.js';
+
+export type LineHandler<T> = (line: string, done: (v: T) => void, fail: (e: Error) => void) => void;
+
+/**
+ * The one listener for modem lines that a command (or chat step) in flight has.
+ * It is registered before anything is written, so a reply that comes back within
+ * the same tick as the write is never missed; the timeout starts once the write
+ * is done, so a slow write or a `\d` pause does not eat into it.
+ */
+export class LineWaiter {
+  private handler: ((line: string) => void) | undefined;
+  private failer: ((e: Error) => void) | undefined;
+
+  constructor(private readonly label: string) {}
+
+  get busy(): boolean {
+    return this.handler !== undefined;
+  }
+
+  /** Offers a line to the waiting command; false when nothing is waiting. */
+  offer(line: string): boolean {
+    if (!this.handler) return false;
+    this.handler(line);
+    return true;
+  }
+
+  /** Ends the waiting command with an error (line gone, modem disposed). */
+  fail(e: Error): void {
+    this.failer?.(e);
+  }
+
+  wait<T>(send: (() => Promise<void>) | undefined, handle: LineHandler<T>, timeoutMs: number): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      let settled = false;
+      const finish = () => {
+        settled = true;
+        clearTimeout(timer);
+        this.handler = undefined;
+        this.failer = undefined;
+      };
+      const done = (v: T) => {
+        finish();
+        resolve(v);
+      };
+      const fail = (e: Error) => {
+        finish();
+        reject(e);
+      };
+      const arm = () => {
+        if (settled) return;
+        timer = setTimeout(
+          () => fail(new CallbackdError('MODEM_TIMEOUT', `${this.label}: timeout`)),
+          timeoutMs,
+        );
+      };
+      this.handler = (line) => handle(line, done, fail);
+      this.failer = fail;
+      if (send) send().then(arm, fail);
+      else arm();
+    });
+  }
+}
