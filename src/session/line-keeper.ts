@@ -155,8 +155,23 @@ export class LineKeeper {
 
   async answer(): Promise<AnswerOutcome | { kind: 'lock-held' | 'line-down' }> {
     if (!this.modem) return { kind: 'line-down' };
-    if (!(await this.takeLock())) return { kind: 'lock-held' };
+    if (!(await this.takeLock())) {
+      await this.yieldLine();
+      return { kind: 'lock-held' };
+    }
     return this.modem.answer();
+  }
+
+  /**
+   * Another program holds the UUCP lock: close the tty so not a byte of its session is
+   * read here, and come back (re-initialising the modem) once the lock is gone.
+   */
+  private async yieldLine(): Promise<void> {
+    this.modem?.dispose();
+    this.modem = undefined;
+    await this.closeTransport();
+    this.up = false;
+    this.onDown(new Error('line locked by another program'));
   }
 
   async dial(number: string): Promise<DialOutcome | { kind: 'lock-held' | 'line-down' }> {

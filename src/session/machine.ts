@@ -129,6 +129,8 @@ function onIdle(input: Input, ctx: MachineContext): Step {
 function onAnswering(state: Extract<State, { tag: 'answering' }>, input: Input, ctx: MachineContext): Step {
   if (input.type !== 'answered') return stay(state);
   const r = input.result;
+  // Another program (minicom, cu) has the line: we never picked up, so no call to end.
+  if (r.kind === 'lock-held') return stay({ tag: 'idle' });
   if (r.kind !== 'connect' || !('text' in r)) {
     return teardown(state.call, `answer-${r.kind}`, 'Lost-Carrier');
   }

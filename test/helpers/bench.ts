@@ -38,7 +38,10 @@ export interface Bench {
   close(): Promise<void>;
 }
 
-export async function startBench(tune: (c: Config) => Config = (c) => c): Promise<Bench> {
+export async function startBench(
+  tune: (c: Config) => Config = (c) => c,
+  opts: { configPath?: string } = {},
+): Promise<Bench> {
   const dir = mkdtempSync(join(tmpdir(), 'callbackd-it-'));
   mkdirSync(join(dir, 'lock'));
   passwordHash ??= await hashSecret(PASSWORD);
@@ -70,7 +73,7 @@ export async function startBench(tune: (c: Config) => Config = (c) => c): Promis
   });
   const tap = new LogTap();
   const log = createLogger({ level: 'debug', destination: tap.stream });
-  const daemon = await startDaemon({ config, log });
+  const daemon = await startDaemon({ config, log, configPath: opts.configPath });
   await tap.waitFor((e) => e.event === 'line-ready', 10_000, 'line-ready');
   const ports: CallerPort[] = [];
   return {

@@ -1,0 +1,106 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CALLER, SERVER, dialIn, startBench, type Bench } from '../helpers/bench.js';
+
+// The daemon around the calls: reloads that keep calls, stopping with a call up, and
+// a line another program has locked. Real ptys, the simulator's exchange.
+
+let bench: Bench | undefined;
+afterEach(async () => {
+  await bench?.close();
+  bench = undefined;
+});
+
+const lockFile = (b: Bench) => join(b.dir, 'lock', `LCK..modem${SERVER}`);
+
+describe('reload', () => {
+  it('keeps the running config when the new file fails validation, and says why', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'callbackd-reload-')), 'callbackd.toml');
+    bench = await startBench((c) => c, { configPath: file });
+    writeFileSync(file, '[[lines]]\ndevice = "relative/tty"\nrings = 99\n');
+    expect(await bench.daemon.reload()).toBe(false);
+    const rejected = await bench.tap.waitFor((e) => e.event === 'reload-rejected', 2_000);
+    expect(String(rejected.err)).toContain(`${file}:2: lines[0].device`);
+    expect(String(rejected.err)).toContain(`${file}:3: lines[0].rings`);
+    // The old config still answers calls.
+    const port = await bench.openCaller();
+    await dialIn(port);
+    await port.write('call\r');
+    await port.expect('Calling you back', 5_000);
+    rmSync(dirname(file), { recursive: true, force: true });
+  });
+
+  it('does not drop a call in progress: the changed line restarts when the call ends', async () => {
+    bench = await startBench();
+    const port = await bench.openCaller();
+    await dialIn(port);
+    const old = bench.daemon.supervisor.currentConfig;
+    const next = {
+      ...old,
+      login: { ...old.login, prompt: 'new login: ' },
+      lines: old.lines.map((l) => ({ ...l, rings: 2 })),
+    };
+    bench.daemon.supervisor.reload(next);
+    await bench.tap.waitFor((e) => e.event === 'reload-deferred', 2_000);
+    // The call goes on under the config it started with.
+    await port.write('nobody\r');
+    await port.expect('Password: ', 5_000);
+    await port.write('x\r');
+    await port.expect('\r\nlogin: ', 5_000);
+    bench.caller.dropCarrier();
+    await bench.callEnd();
+    const reloaded = await bench.tap.waitFor((e) => e.event === 'line-reloaded', 10_000);
+    expect(reloaded.action).toBe('restart');
+    await bench.tap.waitForCount((e) => e.event === 'line-ready', 2, 10_000);
+    // The next call sees the new prompt.
+    const again = await bench.openCaller();
+    await again.write(`ATDT${SERVER}\r`);
+    await again.expect('new login: ', 10_000);
+  });
+});
+
+describe('stop', () => {
+  it('hangs up a call in progress, records it, and leaves no lock behind', async () => {
+    bench = await startBench();
+    const port = await bench.openCaller();
+    await dialIn(port);
+    expect(existsSync(lockFile(bench))).toBe(true);
+    await bench.daemon.stop();
+    await port.expect('NO CARRIER', 5_000);
+    expect(existsSync(lockFile(bench))).toBe(false);
+    const end = await bench.callEnd();
+    expect(end).toMatchObject({ outcome: 'daemon-stopped', terminateCause: 'Admin-Reboot' });
+  });
+});
+
+describe('UUCP lock', () => {
+  it('leaves a line alone while another program holds its lock, and takes it after', async () => {
+    bench = await startBench();
+    const b = bench;
+    // Another program (minicom, say) takes the line while callbackd waits for calls.
+    const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+    writeFileSync(lockFile(b), `${String(other.pid).padStart(10)}\n`);
+    const port = await b.openCaller();
+    await port.write(`ATDT${SERVER}\r`);
+    const ignored = await b.tap.waitFor((e) => e.event === 'call-ignored', 10_000);
+    expect(ignored.heldBy).toBe(other.pid);
+    expect(readdirSync(join(b.dir, 'lock'))).toEqual([`LCK..modem${SERVER}`]);
+    // Not answered, and the tty was closed: nothing of the other program's session is read.
+    expect(
+      b.exchange.events.some((e) => e.type === 'command' && e.modem === SERVER && e.line === 'ATA'),
+    ).toBe(false);
+    await b.exchange.waitFor((e) => e.type === 'close' && e.modem === SERVER, 5_000);
+    await b.exchange.waitFor(
+      (e) => e.type === 'result' && e.modem === CALLER && /NO /.test(String(e.text)),
+      15_000,
+    );
+    other.kill();
+    await new Promise((r) => other.on('exit', r));
+    // The lock is stale now: callbackd reopens the line, and the next call is answered.
+    await b.tap.waitForCount((e) => e.event === 'line-ready', 2, 10_000);
+    await dialIn(port);
+  });
+});
