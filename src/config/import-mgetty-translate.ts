@@ -24,7 +24,7 @@ export function newLine(tty: string): LineDraft {
 
 /** mgetty keys that only concern fax, voice or mgetty's own logging. */
 const IRRELEVANT =
-  /^(fax-|modem-type|switchbd|debug|statistics-|notify|fax|voice|ringback|term|gettydefs|cnd-program|issue-file|port-(owner|group|mode)|toggle-dtr|blocking|autobauding|login-conf-file|diskspace|get-cnd-chat|modem-quirks)/;
+  /^(fax-|modem-type|switchbd|debug|statistics-|notify|fax|voice|ringback|term|gettydefs|cnd-program|port-(owner|group|mode)|toggle-dtr|blocking|autobauding|diskspace|get-cnd-chat|modem-quirks)/;
 
 /** mgetty times are whole seconds; written back in callbackd's duration syntax. */
 function seconds(value: string): string | undefined {
@@ -84,6 +84,11 @@ export function applySetting(
     case 'login-prompt':
       if (login) login.set('prompt', s.value);
       else notes.push(`${where}: login-prompt per port: callbackd has one prompt for all lines`);
+      return;
+    case 'issue-file':
+      notes.push(
+        `${where}: issue-file ${s.value}: copy its text into [login] issue (mgetty's tokens work there)`,
+      );
       return;
     case 'data-only':
       // callbackd never answers fax; "data-only n" is the only case worth a word.

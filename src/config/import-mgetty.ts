@@ -159,7 +159,7 @@ function header(out: Toml, input: MgettyInput, notes: string[]): void {
     '`callbackd hash-password` and put it in a [[ppp_users]] password_hash or a call-back pin_hash.',
   );
   out.comment('pppd itself still checks PAP against /etc/ppp/pap-secrets as before.');
-  for (const n of notes) out.comment(`not translated: ${n}`);
+  for (const n of notes) out.comment(n.startsWith('REVIEW') ? n : `not translated: ${n}`);
   out.blank();
 }
 

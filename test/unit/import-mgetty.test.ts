@@ -106,7 +106,8 @@ describe('import-mgetty translation', () => {
     });
     const cfg = parseConfig(text, 'imported');
     expect(cfg.lines.map((l) => l.device)).toEqual(['/dev/ttyS0']);
-    expect(text).toMatch(/REVIEW: no mgetty port found/);
+    expect(text).toMatch(/^# REVIEW: no mgetty port found/m);
+    expect(text).toMatch(/issue-file \/etc\/issue.mgetty: copy its text into \[login\] issue/);
     expect(text).toMatch(/^# Not found: \/etc\/inittab$/m);
     expect(cfg.pppd.options).toEqual(['auth', 'refuse-chap', 'require-pap', 'login', 'debug']);
     expect(cfg.callbacks).toEqual([]);
@@ -171,7 +172,14 @@ describe('mgetty file readers', () => {
     fc.assert(
       // Mostly ASCII (quotes, backslashes, control bytes), some of all of Unicode.
       fc.property(
-        fc.oneof(fc.string({ unit: 'binary-ascii' }), fc.string({ unit: 'binary', maxLength: 8 })),
+        fc.oneof(
+          // The characters that decide between literal and basic strings, densely.
+          fc.string({
+            unit: fc.constantFrom("'", '"', '\\', '\n', '\r', '\t', '\x00', '\x7f', 'a', 'é', '\u2028'),
+          }),
+          fc.string({ unit: 'binary-ascii' }),
+          fc.string({ unit: 'binary', maxLength: 8 }),
+        ),
         (s) => {
           return (parse(`k = ${quote(s)}`) as { k: string }).k === s;
         },
