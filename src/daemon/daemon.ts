@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { Config, LineConfig } from '../config/types.js';
 import { loadConfig } from '../config/index.js';
 import type { Logger } from '../log.js';
-import { UucpLock } from '../serial/index.js';
+import { releaseAllSync, UucpLock } from '../serial/index.js';
 import { createSerialTransport } from '../serial/index.js';
 import { connectSimSignals } from '../sim/control.js';
 import { startPppd } from '../ppp/index.js';
@@ -96,6 +96,12 @@ export async function startDaemon(o: {
   };
 
   if (o.handleSignals) {
+    // Whatever the way out, no UUCP lock of ours stays behind to block minicom or pppd.
+    process.on('exit', () => releaseAllSync());
+    process.on('uncaughtException', (err) => {
+      log.fatal({ event: 'crashed', err: err.stack ?? String(err) });
+      process.exit(70); // systemd's Restart=on-failure brings the daemon back
+    });
     process.on('SIGHUP', () => {
       log.info({ event: 'sighup' });
       void handle.reload();

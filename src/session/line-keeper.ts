@@ -22,6 +22,7 @@ export class LineKeeper {
   private wake: (() => void) | undefined;
   private bringing: Promise<void> | undefined;
   private unsubClose: (() => void) | undefined;
+  private healthTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly deps: SessionDeps,
@@ -81,6 +82,7 @@ export class LineKeeper {
         await this.releaseLock();
         this.log.info({ event: 'line-ready', line: this.name, device: this.deps.line.device });
         this.onUp();
+        this.scheduleHealth();
         return;
       } catch (err) {
         await this.closeTransport();
@@ -115,6 +117,7 @@ export class LineKeeper {
   }
 
   private lost(err: Error): void {
+    clearTimeout(this.healthTimer);
     this.log.error({ event: 'device-gone', line: this.name, err: err.message });
     this.up = false;
     this.modem?.dispose();
@@ -167,6 +170,7 @@ export class LineKeeper {
    * read here, and come back (re-initialising the modem) once the lock is gone.
    */
   private async yieldLine(): Promise<void> {
+    clearTimeout(this.healthTimer);
     this.modem?.dispose();
     this.modem = undefined;
     await this.closeTransport();
@@ -214,6 +218,38 @@ export class LineKeeper {
   async idle(): Promise<void> {
     await this.releaseLock();
     if (!this.up) this.bringUp();
+    else this.scheduleHealth();
+  }
+
+  /**
+   * The idle health check (mgetty: AT every hour, tried twice; no answer is fatal for
+   * the line). It is the only timer of a waiting line. It takes the UUCP lock for the
+   * moment it talks to the modem, so a dial-out program that took the line meanwhile
+   * is noticed and left alone.
+   */
+  private scheduleHealth(): void {
+    clearTimeout(this.healthTimer);
+    const every = this.deps.line.timing.healthCheckMs;
+    if (every > 0 && this.retrying) this.healthTimer = setTimeout(() => void this.checkHealth(), every);
+  }
+
+  private async checkHealth(): Promise<void> {
+    const modem = this.modem;
+    if (!this.up || this.locked || !modem) return this.scheduleHealth();
+    const lock = await this.deps.lock.acquire();
+    if (!lock.ok) {
+      this.log.info({ event: 'line-locked', line: this.name, heldBy: lock.heldBy });
+      await this.yieldLine();
+      return this.bringUp();
+    }
+    const ok =
+      (await modem.healthCheck().catch(() => false)) || (await modem.healthCheck().catch(() => false));
+    // A call may have taken the lock while we checked (locked is then set): keep it.
+    if (!this.locked) await this.deps.lock.release();
+    if (ok) return this.scheduleHealth();
+    this.log.error({ event: 'health-check-failed', line: this.name });
+    await this.yieldLine();
+    this.bringUp();
   }
 
   /** Gives the tty to a child: `start` gets a function that closes our handle. */
@@ -244,6 +280,7 @@ export class LineKeeper {
   /** Daemon stop: hang up if a call is up, close, leave no lock behind. */
   async close(): Promise<void> {
     this.retrying = false;
+    clearTimeout(this.healthTimer);
     this.wake?.();
     await this.bringing;
     if (this.modem && this.transport?.isOpen) {

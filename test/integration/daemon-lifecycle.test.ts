@@ -104,3 +104,21 @@ describe('UUCP lock', () => {
     await dialIn(port);
   });
 });
+
+describe('idle health check', () => {
+  it('takes a line down when the modem stops answering AT, and brings it back', async () => {
+    bench = await startBench((c) => ({
+      ...c,
+      lines: c.lines.map((l) => ({ ...l, timing: { ...l.timing, healthCheckMs: 200, commandMs: 300 } })),
+    }));
+    const b = bench;
+    await b.exchange.waitFor((e) => e.type === 'command' && e.modem === SERVER && e.line === 'AT', 5_000);
+    b.server.setFaults({ silent: true });
+    await b.tap.waitFor((e) => e.event === 'health-check-failed', 5_000);
+    await b.tap.waitFor((e) => e.event === 'line-failed', 10_000);
+    b.server.setFaults({ silent: false });
+    await b.tap.waitForCount((e) => e.event === 'line-ready', 2, 10_000);
+    const port = await b.openCaller();
+    await dialIn(port);
+  });
+});
