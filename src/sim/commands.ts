@@ -1,4 +1,4 @@
-import type { AtCommand } from './at-parser.js';
+import { parseCommandLine, type AtCommand } from './at-parser.js';
 import { defaultSettings, type ModemSettings, type ResultName, S_REGISTER_COUNT } from './settings.js';
 
 /**
@@ -21,12 +21,36 @@ export interface CommandContext {
   result(name: ResultName): void;
   answer(): boolean;
   dial(digits: string): void;
-  hangup(): void;
+  hangup(reason?: string): void;
   goOnline(): boolean;
   settingsChanged(): void;
 }
 
 const IDENT = 'callbackd virtual modem';
+
+/**
+ * Runs one command line (the text after AT). Returns the final result to give,
+ * undefined when a command (D, A, O) gives its own, or 'error-on' when the
+ * errorOn fault matched the line or one of its commands.
+ */
+export function runLine(
+  ctx: CommandContext,
+  body: string,
+  errorOn?: RegExp,
+): 'OK' | 'ERROR' | 'error-on' | undefined {
+  const parsed = parseCommandLine(body);
+  if (errorOn) {
+    const texts = [body.replace(/ /g, '').toUpperCase(), ...parsed.commands.map((c) => c.text.toUpperCase())];
+    if (texts.some((t) => ((errorOn.lastIndex = 0), errorOn.test(t)))) return 'error-on';
+  }
+  if (parsed.error && !ctx.lenient) return 'ERROR';
+  for (const c of parsed.commands) {
+    const outcome = runCommand(ctx, c);
+    if (outcome === 'error') return 'ERROR';
+    if (outcome === 'done') return undefined;
+  }
+  return 'OK';
+}
 
 export function runCommand(ctx: CommandContext, cmd: AtCommand): Outcome {
   switch (cmd.kind) {
@@ -71,7 +95,7 @@ function basic(ctx: CommandContext, name: string, value: number | undefined): Ou
     case '&F':
       if (value !== undefined && value > 1) return 'error';
       if (name === 'Z') {
-        ctx.hangup();
+        ctx.hangup('reset');
         ctx.offHook = false;
       }
       ctx.settings = defaultSettings(ctx.factory);

@@ -1,9 +1,9 @@
-import { lstat, readlink, symlink, unlink } from 'node:fs/promises';
 import { realpathSync } from 'node:fs';
 import { TimerSet, type TimerHandle } from './clock.js';
 import { EventLog, type SimEvent } from './events.js';
 import type { Faults } from './faults.js';
 import { SimModemImpl, type Switchboard } from './modem.js';
+import { makeLink, removeLink } from './links.js';
 import { DEFAULT_PTY_OPTIONS, type PtyOptions } from './pty.js';
 import type { ResultName } from './settings.js';
 
@@ -287,25 +287,5 @@ class ExchangeImpl implements Exchange, Switchboard {
       if (m.link !== undefined) await removeLink(m.link, m.ttyPath);
     }
     this.log.close();
-  }
-}
-
-async function makeLink(link: string, target: string): Promise<void> {
-  try {
-    const st = await lstat(link);
-    if (!st.isSymbolicLink()) throw new Error(`sim: ${link} exists and is not a symlink; not replacing it`);
-    await unlink(link);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  await symlink(target, link);
-}
-
-/** Removes the link only if it still points at our pty (another sim may own it now). */
-async function removeLink(link: string, target: string): Promise<void> {
-  try {
-    if ((await readlink(link)) === target) await unlink(link);
-  } catch {
-    // already gone
   }
 }

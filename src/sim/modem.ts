@@ -1,12 +1,15 @@
 import type { ModemSignals } from '../serial/transport.js';
-import { parseCommandLine } from './at-parser.js';
 import { now, TimerSet, type TimerHandle } from './clock.js';
-import { runCommand, type CommandContext } from './commands.js';
+import { CommandLineReader } from './command-line.js';
+import { runLine, type CommandContext } from './commands.js';
+import { EscapeDetector } from './escape.js';
 import type { EventLog, SimEventType } from './events.js';
 import { describeFaults, mergeFaults, NO_FAULTS, type Faults } from './faults.js';
 import { PtyLine, type PtyOptions } from './pty.js';
+import { CarrierSignal } from './signals.js';
 import {
   defaultSettings,
+  formatCallerId,
   formatInfo,
   formatResult,
   RESULT_CODES,
@@ -27,9 +30,6 @@ export interface Switchboard {
   forward(from: SimModemImpl, chunk: Buffer): void;
 }
 
-/** Longest command line kept; real modems have buffers of 40 to 256 characters. */
-const MAX_LINE = 255;
-
 export class SimModemImpl implements CommandContext {
   state: ModemState = 'idle';
   settings: ModemSettings;
@@ -41,17 +41,12 @@ export class SimModemImpl implements CommandContext {
   readonly signals: ModemSignals;
   line!: PtyLine;
   private readonly timers = new TimerSet();
-  private phase: 'seekA' | 'seekT' | 'line' = 'seekA';
-  private cmd = '';
-  private lastLine = '';
+  private readonly reader = new CommandLineReader();
+  private readonly escape = new EscapeDetector();
   private sayAt = 0;
-  private escCount = 0;
-  private lastPlusAt = 0;
-  private lastByteAt = 0;
   private escTimer: TimerHandle | undefined;
   private bytesInCall = 0;
-  private lastCarrier = false;
-  private readonly carrierListeners = new Set<(on: boolean) => void>();
+  private readonly dcd: CarrierSignal;
 
   constructor(
     readonly number: string,
@@ -63,15 +58,9 @@ export class SimModemImpl implements CommandContext {
   ) {
     this.settings = defaultSettings(factory);
     this.faults = mergeFaults({ ...NO_FAULTS }, faults);
-    this.lastCarrier = this.carrier();
-    this.signals = {
-      setDtr: async (on) => this.setDtr(on),
-      getCarrier: async () => this.carrier(),
-      onCarrier: (fn) => {
-        this.carrierListeners.add(fn);
-        return () => this.carrierListeners.delete(fn);
-      },
-    };
+    // After settings: the carrier's first value is read from them.
+    this.dcd = new CarrierSignal(() => this.carrier());
+    this.signals = this.dcd.signals((on) => this.setDtr(on));
   }
 
   async start(ptyOptions?: PtyOptions): Promise<void> {
@@ -118,16 +107,7 @@ export class SimModemImpl implements CommandContext {
   }
 
   settingsChanged(): void {
-    const c = this.carrier();
-    if (c === this.lastCarrier) return;
-    this.lastCarrier = c;
-    for (const fn of [...this.carrierListeners]) {
-      try {
-        fn(c);
-      } catch {
-        // A listener's bug must not stop the modem.
-      }
-    }
+    this.dcd.update();
   }
 
   setState(s: ModemState): void {
@@ -177,22 +157,14 @@ export class SimModemImpl implements CommandContext {
 
   deliverCallerId(caller: string): void {
     if (!this.settings.callerId || this.faults.silent) return;
-    const d = new Date();
-    const two = (n: number): string => String(n).padStart(2, '0');
-    const lines = [
-      `DATE = ${two(d.getMonth() + 1)}${two(d.getDate())}`,
-      `TIME = ${two(d.getHours())}${two(d.getMinutes())}`,
-      `NMBR = ${caller}`,
-    ];
     this.event('callerid', { caller });
-    if (this.line.isOpen) this.line.write(`\r\n${lines.join('\r\n')}\r\n`);
+    if (this.line.isOpen) this.line.write(formatCallerId(caller, new Date()));
   }
 
   connected(speed: number, peer: string, role: 'caller' | 'callee'): void {
     this.setState('online');
-    this.escCount = 0;
+    this.escape.reset(now());
     this.bytesInCall = 0;
-    this.lastByteAt = now();
     this.event('connect', { peer, speed, role });
     this.result('CONNECT', speed);
   }
@@ -222,7 +194,7 @@ export class SimModemImpl implements CommandContext {
 
   private onOpen(): void {
     this.event('open', { tty: this.line.path });
-    this.phase = 'seekA';
+    this.reader.reset();
     if (!this.dtr) {
       // Opening a serial port raises DTR.
       this.dtr = true;
@@ -232,7 +204,7 @@ export class SimModemImpl implements CommandContext {
 
   private onClose(): void {
     this.event('close', { tty: this.line.path });
-    this.phase = 'seekA';
+    this.reader.reset();
     // The last holder closing is what HUPCL turns into a DTR drop on a real tty.
     this.dtrDropped('close');
   }
@@ -266,55 +238,20 @@ export class SimModemImpl implements CommandContext {
   }
 
   private onData(chunk: Buffer): void {
-    if (this.state === 'online') return this.onlineData(chunk);
-    if (this.state === 'dialing') {
-      // Any character aborts dialling, as on real modems.
-      this.board.hangup(this, 'dial-aborted', 'NO CARRIER');
-      return;
-    }
-    for (const b of chunk) this.commandByte(b);
-  }
-
-  private echo(text: string): void {
-    if (this.settings.echo && !this.faults.silent) this.line.write(text);
-  }
-
-  private commandByte(byte: number): void {
-    const ch = String.fromCharCode(byte & 0x7f);
-    const up = ch.toUpperCase();
-    if (this.phase === 'seekA') {
-      if (up === 'A') this.phase = 'seekT';
-      return;
-    }
-    if (this.phase === 'seekT') {
-      if (up === 'T') {
-        this.phase = 'line';
-        this.cmd = '';
-        this.echo(`A${ch}`);
-      } else if (ch === '/') {
-        this.phase = 'seekA';
-        this.echo('A/');
-        this.execute(this.lastLine);
-      } else if (up !== 'A') {
-        this.phase = 'seekA';
+    for (let i = 0; i < chunk.length; i++) {
+      if (this.state === 'online') return this.onlineData(i === 0 ? chunk : chunk.subarray(i));
+      const b = chunk[i]!;
+      if (this.state === 'dialing') {
+        // Any character aborts dialling, as on real modems; a LF trailing the
+        // command's CR does not.
+        if (b === (this.settings.s[4] ?? 10)) continue;
+        this.board.hangup(this, 'dial-aborted', 'NO CARRIER');
+        continue;
       }
-      return;
-    }
-    const code = byte & 0x7f;
-    if (code === this.settings.s[3]) {
-      this.phase = 'seekA';
-      this.echo(ch);
-      this.execute(this.cmd);
-    } else if (code === this.settings.s[5] || code === 0x7f) {
-      if (this.cmd.length > 0) this.cmd = this.cmd.slice(0, -1);
-      this.echo(ch);
-    } else if (code >= 0x20) {
-      this.cmd += ch;
-      this.echo(ch);
-      if (this.cmd.length > MAX_LINE) {
-        this.phase = 'seekA';
-        this.result('ERROR');
-      }
+      const act = this.reader.feed(b, this.settings.s[3] ?? 13, this.settings.s[5] ?? 8);
+      if (act.echo && this.settings.echo && !this.faults.silent) this.line.write(act.echo);
+      if (act.overflow) this.result('ERROR');
+      if (act.execute !== undefined) this.execute(act.execute);
     }
   }
 
@@ -324,62 +261,31 @@ export class SimModemImpl implements CommandContext {
       this.event('fault', { fault: 'silent', line: `AT${body}` });
       return;
     }
-    this.lastLine = body;
-    const parsed = parseCommandLine(body);
-    const re = this.faults.errorOn;
-    if (re) {
-      const texts = [
-        body.replace(/ /g, '').toUpperCase(),
-        ...parsed.commands.map((c) => c.text.toUpperCase()),
-      ];
-      if (texts.some((t) => ((re.lastIndex = 0), re.test(t)))) {
-        this.event('fault', { fault: 'error-on', line: `AT${body}` });
-        return this.result('ERROR');
-      }
-    }
-    if (parsed.error && !this.faults.lenient) return this.result('ERROR');
-    for (const c of parsed.commands) {
-      const outcome = runCommand(this, c);
-      if (outcome === 'error') return this.result('ERROR');
-      if (outcome === 'done') return;
-    }
-    this.result('OK');
+    const final = runLine(this, body, this.faults.errorOn);
+    if (final === 'error-on') {
+      this.event('fault', { fault: 'error-on', line: `AT${body}` });
+      this.result('ERROR');
+    } else if (final) this.result(final);
   }
 
   /** Data from the DTE while online: watch for the +++ escape, pass the rest on. */
   private onlineData(chunk: Buffer): void {
-    const t = now();
-    const esc = this.settings.s[2] ?? 43;
     const guard = (this.settings.s[12] ?? 50) * 20;
-    for (const b of chunk) {
-      if (esc <= 127 && b === esc) {
-        const first = this.escCount === 0;
-        if (first ? t - this.lastByteAt >= guard : t - this.lastPlusAt <= guard && this.escCount < 3) {
-          this.escCount++;
-          this.lastPlusAt = t;
-          if (this.escCount === 3) {
-            this.escTimer = this.timers.after(guard, () => this.escapeToCommand());
-          }
-        } else this.resetEscape();
-      } else this.resetEscape();
-      this.lastByteAt = t;
+    this.timers.cancel(this.escTimer);
+    if (this.escape.feed(chunk, now(), this.settings.s[2] ?? 43, guard)) {
+      // Escape only if the guard time passes with no more data (the next chunk cancels).
+      this.escTimer = this.timers.after(guard, () => this.escapeToCommand());
     }
     this.event('data', { dir: 'in', bytes: chunk.length });
     this.board.forward(this, chunk);
     this.countBytes(chunk.length);
   }
 
-  private resetEscape(): void {
-    this.escCount = 0;
-    this.timers.cancel(this.escTimer);
-    this.escTimer = undefined;
-  }
-
   private escapeToCommand(): void {
-    this.resetEscape();
+    this.timers.cancel(this.escTimer);
     if (this.state !== 'online') return;
     this.setState('online-command');
-    this.phase = 'seekA';
+    this.reader.reset();
     this.result('OK');
   }
 
@@ -402,14 +308,14 @@ export class SimModemImpl implements CommandContext {
     this.board.dial(this, digits);
   }
 
-  hangup(): void {
-    if (this.state === 'online' || this.state === 'online-command') this.board.hangup(this, 'ath');
+  hangup(reason = 'ath'): void {
+    if (this.state === 'online' || this.state === 'online-command') this.board.hangup(this, reason);
   }
 
   goOnline(): boolean {
     if (this.state !== 'online-command') return false;
     this.setState('online');
-    this.lastByteAt = now();
+    this.escape.reset(now());
     this.result('CONNECT', this.connectSpeed);
     return true;
   }
@@ -419,6 +325,6 @@ export class SimModemImpl implements CommandContext {
   close(): void {
     this.timers.clear();
     this.line?.close();
-    this.carrierListeners.clear();
+    this.dcd.clear();
   }
 }

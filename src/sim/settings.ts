@@ -78,6 +78,14 @@ export function formatResult(name: ResultName, settings: ModemSettings, speed?: 
   return `${cr}${lf}${text}${cr}${lf}`;
 }
 
+/** Caller-ID lines as the exchange sends them between the first two RINGs. */
+export function formatCallerId(caller: string, at: Date): string {
+  const two = (n: number): string => String(n).padStart(2, '0');
+  const date = `DATE = ${two(at.getMonth() + 1)}${two(at.getDate())}`;
+  const time = `TIME = ${two(at.getHours())}${two(at.getMinutes())}`;
+  return `\r\n${date}\r\n${time}\r\nNMBR = ${caller}\r\n`;
+}
+
 /** Information text (ATI, ATSn?, +FCLASS?) framed like a verbose result. */
 export function formatInfo(text: string, settings: ModemSettings): string {
   const cr = String.fromCharCode(settings.s[3] ?? 13);
