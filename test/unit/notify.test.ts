@@ -179,9 +179,18 @@ describe.skipIf(!existsSync('/usr/bin/systemd-notify') || !existsSync('/usr/bin/
           received.push(JSON.parse(l) as string);
           waiters.splice(0).forEach((w) => w());
         });
+        // Bounded, so that a lost message fails the test and `finally` still stops the listener.
         const waitFor = (pred: () => boolean) =>
-          new Promise<void>((resolve) => {
-            const check = () => (pred() ? resolve() : waiters.push(check));
+          new Promise<void>((resolve, reject) => {
+            const timer = setTimeout(
+              () => reject(new Error(`no such message; got ${JSON.stringify(received)}`)),
+              4_000,
+            );
+            const check = () => {
+              if (!pred()) return void waiters.push(check);
+              clearTimeout(timer);
+              resolve();
+            };
             check();
           });
         await waitFor(() => received.includes('listening'));
