@@ -87,7 +87,7 @@ export async function startDaemon(o: {
         log.info({ event: 'stopping' });
         notifier.stopping();
         await supervisor.stop();
-        status.remove();
+        await status.remove();
         notifier.close();
         log.info({ event: 'stopped' });
       })();

@@ -1,0 +1,99 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoConfig } from '../../src/daemon/demo-config.js';
+import { LogTap } from '../../src/log-tap.js';
+
+// The built program as systemd runs it: `callbackd run` in its own process, on lines
+// of a `callbackd sim` exchange in another, driven by real signals. npm test builds
+// dist/ first.
+
+const run = promisify(execFile);
+const CLI = new URL('../../dist/cli.js', import.meta.url).pathname;
+const STANDIN = new URL('../../dist/ppp/pppd-standin.js', import.meta.url).pathname;
+let dir: string;
+let sim: ChildProcess;
+let daemon: ChildProcess;
+const tap = new LogTap();
+let exitCode: Promise<number | null>;
+
+function waitForLine(child: ChildProcess, text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`no "${text}" from the simulator`)), 10_000);
+    child.stdout!.on('data', (b: Buffer) => {
+      seen += b.toString();
+      if (seen.includes(text)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'callbackd-cli-'));
+  sim = spawn(
+    process.execPath,
+    [CLI, 'sim', '--numbers', '5376443,123456', '--link-dir', dir, '--control', join(dir, 'sim.sock')],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  await waitForLine(sim, 'ready');
+  writeFileSync(
+    join(dir, 'callbackd.toml'),
+    demoConfig({
+      dir,
+      device: join(dir, 'modem5376443'),
+      socket: join(dir, 'sim.sock'),
+      pppd: [process.execPath, STANDIN],
+      hash: 'scrypt$16384$8$1$prTiTSzmkTUQcOCVAlFOIg==$rGhrZBikqVMuOAV2uFu17IPHXn1rRoLfKVwabzQ5wow=',
+    }),
+  );
+  daemon = spawn(process.execPath, [CLI, 'run', '--config', join(dir, 'callbackd.toml')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  daemon.stdout!.pipe(tap.stream);
+  exitCode = new Promise((resolve) => daemon.on('exit', (code) => resolve(code)));
+  await tap.waitFor((e) => e.event === 'line-ready', 15_000, 'line-ready');
+});
+
+afterAll(async () => {
+  daemon?.kill('SIGKILL');
+  sim?.kill('SIGTERM');
+  await new Promise((r) => (sim.exitCode !== null ? r(null) : sim.on('exit', r)));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('callbackd run', () => {
+  it('reports its lines to `callbackd status`', async () => {
+    await tap.waitFor((e) => e.event === 'line-ready', 1_000);
+    const { stdout } = await run(process.execPath, [CLI, 'status', '--state-dir', dir, '--json']);
+    const status = JSON.parse(stdout) as { pid: number; lines: { name: string; state: string }[] };
+    expect(status.pid).toBe(daemon.pid);
+    expect(status.lines).toMatchObject([{ name: 'ttyS1', state: 'idle' }]);
+  });
+
+  it('keeps running on SIGHUP with a config that fails validation, and logs why', async () => {
+    writeFileSync(join(dir, 'callbackd.toml'), '[daemon]\nlock_dir = "relative"\n');
+    daemon.kill('SIGHUP');
+    const rejected = await tap.waitFor((e) => e.event === 'reload-rejected', 5_000);
+    expect(String(rejected.err)).toMatch(/callbackd\.toml:2: daemon\.lock_dir/);
+    expect(daemon.exitCode).toBeNull();
+  });
+
+  it('stops on SIGTERM: exit 0, no lock, no status file', async () => {
+    daemon.kill('SIGTERM');
+    expect(await exitCode).toBe(0);
+    expect(tap.events.some((e) => e.event === 'stopped')).toBe(true);
+    expect(readdirSync(dir).filter((f) => f.startsWith('LCK..'))).toEqual([]);
+    expect(existsSync(join(dir, 'status.json'))).toBe(false);
+    await expect(run(process.execPath, [CLI, 'status', '--state-dir', dir])).rejects.toMatchObject({
+      code: 3,
+    });
+  });
+});
