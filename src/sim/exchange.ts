@@ -1,5 +1,5 @@
 import { realpathSync } from 'node:fs';
-import { TimerSet, type TimerHandle } from './clock.js';
+import { now, TimerSet, type TimerHandle } from './clock.js';
 import { EventLog, type SimEvent } from './events.js';
 import type { Faults } from './faults.js';
 import { SimModemImpl, type Switchboard } from './modem.js';
@@ -187,7 +187,7 @@ class ExchangeImpl implements Exchange, Switchboard {
 
   dial(a: SimModemImpl, digits: string): void {
     a.setState('dialing');
-    const call: Call = { caller: a, state: 'setup', rings: 0, startedAt: performance.now() };
+    const call: Call = { caller: a, state: 'setup', rings: 0, startedAt: now() };
     this.calls.set(a, call);
     const f = a.faults;
     if (f.dialResult !== undefined && (f.dialResultCount === undefined || f.dialResultCount > 0)) {
@@ -218,7 +218,7 @@ class ExchangeImpl implements Exchange, Switchboard {
     const b = call.callee!;
     if (
       call.rings >= this.opts.noAnswerAfterRings ||
-      performance.now() - call.startedAt >= (call.caller.settings.s[7] ?? 50) * 1000
+      now() - call.startedAt >= (call.caller.settings.s[7] ?? 50) * 1000
     ) {
       return this.fail(call, 'NO ANSWER');
     }
