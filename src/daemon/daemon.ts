@@ -76,6 +76,7 @@ export async function startDaemon(o: {
       try {
         const next = await loadConfig(o.configPath);
         supervisor.reload(next);
+        void status.setConfigSource(next.source);
         return true;
       } catch (err) {
         log.error({ event: 'reload-rejected', source: o.configPath, err: (err as Error).message });

@@ -68,7 +68,12 @@ export class LineKeeper {
   private async loop(): Promise<void> {
     const timing = this.deps.line.timing;
     while (this.retrying && !this.up) {
-      const lock = await this.deps.lock.acquire();
+      const lock = await this.acquireLock();
+      if (!lock) {
+        await this.pause(this.backoffMs);
+        this.backoffMs = Math.min(this.backoffMs * 2, timing.reopenMaxMs);
+        continue;
+      }
       if (!lock.ok) {
         this.log.info({ event: 'line-locked', line: this.name, heldBy: lock.heldBy });
         await this.pause(timing.lockRecheckMs);
@@ -133,9 +138,20 @@ export class LineKeeper {
     await this.deps.lock.release();
   }
 
+  /** The lock, or undefined when it cannot even be tried (lock directory missing, say). */
+  private async acquireLock(): Promise<{ ok: true } | { ok: false; heldBy: number } | undefined> {
+    try {
+      return await this.deps.lock.acquire();
+    } catch (err) {
+      this.log.error({ event: 'lock-failed', line: this.name, err: (err as Error).message });
+      this.onDown(err as Error);
+      return undefined;
+    }
+  }
+
   private async takeLock(): Promise<boolean> {
     if (this.locked) return true;
-    const r = await this.deps.lock.acquire();
+    const r = (await this.acquireLock()) ?? { ok: false as const, heldBy: 0 };
     if (r.ok) this.locked = true;
     else
       this.log.warn({
@@ -236,9 +252,9 @@ export class LineKeeper {
   private async checkHealth(): Promise<void> {
     const modem = this.modem;
     if (!this.up || this.locked || !modem) return this.scheduleHealth();
-    const lock = await this.deps.lock.acquire();
-    if (!lock.ok) {
-      this.log.info({ event: 'line-locked', line: this.name, heldBy: lock.heldBy });
+    const lock = await this.acquireLock();
+    if (!lock?.ok) {
+      this.log.info({ event: 'line-locked', line: this.name, heldBy: lock?.heldBy });
       await this.yieldLine();
       return this.bringUp();
     }

@@ -40,7 +40,7 @@ export interface Bench {
 
 export async function startBench(
   tune: (c: Config) => Config = (c) => c,
-  opts: { configPath?: string } = {},
+  opts: { configPath?: string; waitReady?: boolean } = {},
 ): Promise<Bench> {
   const dir = mkdtempSync(join(tmpdir(), 'callbackd-it-'));
   mkdirSync(join(dir, 'lock'));
@@ -74,7 +74,7 @@ export async function startBench(
   const tap = new LogTap();
   const log = createLogger({ level: 'debug', destination: tap.stream });
   const daemon = await startDaemon({ config, log, configPath: opts.configPath });
-  await tap.waitFor((e) => e.event === 'line-ready', 10_000, 'line-ready');
+  if (opts.waitReady !== false) await tap.waitFor((e) => e.event === 'line-ready', 10_000, 'line-ready');
   const ports: CallerPort[] = [];
   return {
     dir,

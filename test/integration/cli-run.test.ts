@@ -97,3 +97,18 @@ describe('callbackd run', () => {
     });
   });
 });
+
+describe('callbackd demo (the README command)', () => {
+  it.each(['auto', 'builtin'])(
+    'goes through the whole call-back with --chat %s and exits 0',
+    async (chat) => {
+      const { stdout } = await run(process.execPath, [CLI, 'demo', '--ring-ms', '200', '--chat', chat], {
+        timeout: 60_000,
+      });
+      expect(stdout).toContain('callback-accepted');
+      expect(stdout).toContain('ATDT123456');
+      expect(stdout).toMatch(/accounting record: .*"callbackNumber":"123456"/);
+      expect(stdout.trimEnd().split('\n').at(-1)).toMatch(/demo passed: called back 123456/);
+    },
+  );
+});

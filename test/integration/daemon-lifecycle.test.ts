@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -77,6 +77,21 @@ describe('stop', () => {
 });
 
 describe('UUCP lock', () => {
+  it('keeps retrying a line whose lock directory is missing, without crashing', async () => {
+    let lockDir = '';
+    bench = await startBench(
+      (c) => {
+        lockDir = join(c.daemon.lockDir, 'not-yet');
+        return { ...c, daemon: { ...c.daemon, lockDir } };
+      },
+      { waitReady: false },
+    );
+    const failed = await bench.tap.waitFor((e) => e.event === 'lock-failed', 5_000);
+    expect(String(failed.err)).toContain('not-yet');
+    mkdirSync(lockDir);
+    await bench.tap.waitFor((e) => e.event === 'line-ready', 10_000);
+  });
+
   it('leaves a line alone while another program holds its lock, and takes it after', async () => {
     bench = await startBench();
     const b = bench;
