@@ -7,16 +7,9 @@ import type { CallRecord, LineLock, PppStarter, SessionDeps } from '../session/p
 import type { Transport } from '../serial/transport.js';
 import { Accounting, toTerminateCause, type AccountingRecord } from './accounting.js';
 import { SharedPolicyState } from './policy-state.js';
+import type { LineStatus } from './status.js';
 
-export interface LineStatus {
-  name: string;
-  device: string;
-  state: string;
-  since: string;
-  callId?: string;
-  callerId?: string;
-  lastError?: string;
-}
+export type { LineStatus };
 
 export interface SupervisorDeps {
   log: Logger;

@@ -1,5 +1,6 @@
 import type { Config, LineConfig, PppUser } from '../config/types.js';
 import type { Logger } from '../log.js';
+import type { PppRun } from '../ppp/index.js';
 import type { Transport } from '../serial/transport.js';
 import type { CallInfo } from './types.js';
 
@@ -36,14 +37,8 @@ export interface CallRecord {
   pppExitCode?: number | null;
 }
 
-export interface PppProcess {
-  pid: number;
-  exited: Promise<{ code: number | null; signal: string | null }>;
-  stop(graceMs: number): Promise<void>;
-  /** Carrier dropped while pppd had the line: tell it as the kernel would (SIGHUP). */
-  hangup(): void;
-  stderrTail(): string;
-}
+/** pppd as the session sees it: src/ppp's run handle. */
+export type PppProcess = PppRun;
 
 export interface PppStarter {
   (o: {
