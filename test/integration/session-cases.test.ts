@@ -103,6 +103,27 @@ describe('first login', () => {
   });
 });
 
+describe('bad input at the prompt', () => {
+  it('survives line noise and an overlong name, then serves the caller', async () => {
+    bench = await startBench();
+    const port = await bench.openCaller();
+    await dialIn(port);
+    // 20 KB of noise with no line end, ^C or ^U in it: one overlong "name".
+    const noise = Buffer.alloc(20_000);
+    for (let i = 0; i < noise.length; i++) noise[i] = (i * 7919 + 13) % 256;
+    const clean = noise.filter((b) => ![0x0d, 0x0a, 0x03, 0x15, 0x2b].includes(b & 0x7f));
+    await port.write(Buffer.from(clean));
+    await port.write('\r');
+    await port.expect('Login incorrect', 5_000);
+    await port.expect('login: ', 5_000);
+    expect(bench.tap.events.find((e) => e.event === 'login-refused')).toMatchObject({
+      reason: 'input too long',
+    });
+    await port.write('call\r');
+    await port.expect('Calling you back', 5_000);
+  });
+});
+
 describe('dialling back', () => {
   it('calls back even when the caller leaves its modem alone after NO CARRIER', async () => {
     bench = await startBench();
