@@ -107,8 +107,23 @@ const CODES: Readonly<Record<number, PppdOutcome>> = Object.freeze({
   },
 });
 
-/** Maps how pppd ended (child 'exit' event values) to an outcome for logs and accounting. */
-export function pppdOutcome(code: number | null, signal: string | null): PppdOutcome {
+/** pppd's own words when the peer fails to authenticate (upap.c, chap-new.c, eap.c). */
+const PEER_AUTH_FAILED =
+  /PAP peer authentication failed|failed CHAP authentication|EAP peer authentication failed/;
+
+/**
+ * Maps how pppd ended (child 'exit' event values) to an outcome for logs and accounting.
+ * `log` is pppd's stderr (we run it with `logfd 2`). pppd overwrites its status when the
+ * line hangs up or it gets SIGHUP while still closing, so a peer that fails PAP and hangs
+ * up at once shows as 16 or 5; its log still says what happened, and the outcome follows it.
+ */
+export function pppdOutcome(code: number | null, signal: string | null, log?: string): PppdOutcome {
+  if ((code === 5 || code === 16) && log !== undefined && PEER_AUTH_FAILED.test(log)) {
+    return {
+      ...(CODES[11] as PppdOutcome),
+      description: `${(CODES[11] as PppdOutcome).description} (pppd exited ${code})`,
+    };
+  }
   if (code === null) {
     // Killed by a signal: pppd handles TERM/INT/HUP itself and exits 5, so a signal here
     // means it did not get the chance (SIGKILL after the grace time) or crashed.

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { diagnostics, E2E_DIR, readResult, REPO_DIR, runUml, umlAvailable } from './uml.js';
+import { diagnostics, E2E_DIR, killAllUml, readResult, REPO_DIR, runUml, umlAvailable } from './uml.js';
 
 // callbackd's hand-over (dist/ppp + dist/serial) giving a tty and its UUCP lock to real
 // pppd, which has `lock` in /etc/ppp/options as on Debian. Needs `npm run build` first.
@@ -29,6 +29,7 @@ async function boot(env: Record<string, string>) {
 
 describe.skipIf(!umlAvailable() || !built)('hand-over to real pppd in user-mode-linux', () => {
   afterAll(() => {
+    killAllUml();
     for (const d of done) rmSync(d, { recursive: true, force: true });
   });
 

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { diagnostics, E2E_DIR, readResult, runUml, umlAvailable } from './uml.js';
+import { diagnostics, E2E_DIR, killAllUml, readResult, runUml, umlAvailable } from './uml.js';
 
 // First milestone of the e2e layer: proves the UML runner, the PPP modules and PAP
 // checking with two real pppd over a pty pair, before callbackd is involved at all.
@@ -16,6 +16,7 @@ function value(scenarioLog: string, key: string): string | undefined {
 
 describe.skipIf(!umlAvailable())('two real pppd in user-mode-linux', () => {
   afterAll(() => {
+    killAllUml();
     for (const d of kept) rmSync(d, { recursive: true, force: true });
   });
 

@@ -74,6 +74,7 @@ export async function runUml(o: {
   };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
+  if (child.pid !== undefined) running.add(child.pid);
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
@@ -83,9 +84,21 @@ export async function runUml(o: {
   clearTimeout(timer);
   // halt -f leaves no UML helper running, but a crash might: clean up the group anyway.
   killGroup(child.pid);
+  if (child.pid !== undefined) running.delete(child.pid);
   const rcFile = join(o.resultDir, 'scenario.rc');
   const scenarioCode = existsSync(rcFile) ? Number(readFileSync(rcFile, 'utf8').trim()) : null;
   return { scenarioCode, timedOut, console: consoleText, ms: Date.now() - started };
+}
+
+const running = new Set<number>();
+
+/**
+ * Kills every UML this process started and that is still running. For afterAll: when a
+ * test times out, vitest moves on and runUml's own timer would leave UML running.
+ */
+export function killAllUml(): void {
+  for (const pid of running) killGroup(pid);
+  running.clear();
 }
 
 function killGroup(pid: number | undefined): void {

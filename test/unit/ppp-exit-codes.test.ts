@@ -37,6 +37,21 @@ describe('pppdOutcome', () => {
     expect(pppdOutcome(99, null).description).toContain('99');
   });
 
+  it("follows pppd's log when a hang-up overwrote the peer-auth-failed status", () => {
+    const log =
+      'rcvd [PAP AuthReq id=0x1 user="pppuser" password=<hidden>]\nPAP peer authentication failed for pppuser\nModem hangup\n';
+    expect(pppdOutcome(16, null, log)).toMatchObject({
+      outcome: 'peer-auth-failed',
+      terminateCause: 'Service-Unavailable',
+    });
+    expect(pppdOutcome(16, null, log).description).toContain('exited 16');
+    expect(pppdOutcome(5, null, 'Peer "bob" failed CHAP authentication').outcome).toBe('peer-auth-failed');
+    // Only 5 and 16 are refined; other codes and clean logs keep their own meaning.
+    expect(pppdOutcome(16, null, 'Modem hangup').outcome).toBe('hangup');
+    expect(pppdOutcome(0, null, log).outcome).toBe('ok');
+    expect(pppdOutcome(16, null).outcome).toBe('hangup');
+  });
+
   it('returns a copy, so callers cannot change the table', () => {
     const o = pppdOutcome(0, null);
     o.outcome = 'changed';

@@ -15,11 +15,12 @@ t0=$(date +%s%N)
 mark() { echo "mark $1 $(( ($(date +%s%N) - t0) / 1000000 ))"; }
 
 # wait_for SECONDS FILE PATTERN [FROM]: until PATTERN is in FILE at or after line FROM.
+# Deadlines use bash's SECONDS: a fork costs milliseconds in UML, so counted loops overrun.
 wait_for() {
-  local limit=$(( $1 * 10 )) from=${4:-1}
-  for _ in $(seq "$limit"); do
+  local deadline=$(( SECONDS + $1 )) from=${4:-1}
+  while [ "$SECONDS" -lt "$deadline" ]; do
     tail -n "+$from" "$2" 2>/dev/null | grep -q -- "$3" && return 0
-    sleep 0.1
+    sleep 0.2
   done
   echo "timeout: $3 not in $2 (from line $from) after $1 s"
   return 1
@@ -80,7 +81,8 @@ wait "$client"
 echo "client1_rc $?"
 wait_for 60 "$R/callbackd.log" '"ppp-exit"' "$from" || echo "case 1: no ppp-exit"
 wait_for 30 "$R/callbackd.log" '"call-end"' "$(after_event "$R/callbackd.log" '"ppp-exit"')" || echo "case 1: no call-end"
-wait_for 60 "$R/callbackd.log" '"line-ready"' "$(after_event "$R/callbackd.log" '"call-end"')" || echo "case 1: line not ready again"
+wait_for 60 "$R/callbackd.log" '"to":"idle"' "$(after_event "$R/callbackd.log" '"ppp-exit"')" || echo "case 1: line not idle again"
+wait_for 30 "$D/state/status.json" '"state": *"idle"' || echo "case1: status not idle"
 status_copy case1
 mark case1-done
 
@@ -93,7 +95,8 @@ echo "client2_rc $?"
 mark client2-exit
 wait_for 60 "$R/callbackd.log" '"ppp-exit"' "$from" || echo "case 2: no ppp-exit"
 wait_for 30 "$R/callbackd.log" '"call-end"' "$(after_event "$R/callbackd.log" '"ppp-exit"')" || echo "case 2: no call-end"
-wait_for 60 "$R/callbackd.log" '"line-ready"' "$(after_event "$R/callbackd.log" '"call-end"')" || echo "case 2: line not ready again"
+wait_for 60 "$R/callbackd.log" '"to":"idle"' "$(after_event "$R/callbackd.log" '"ppp-exit"')" || echo "case 2: line not idle again"
+wait_for 30 "$D/state/status.json" '"state": *"idle"' || echo "case2: status not idle"
 status_copy case2
 mark case2-done
 stop_all
