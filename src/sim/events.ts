@@ -29,19 +29,28 @@ export interface SimEvent {
   [field: string]: unknown;
 }
 
-export class EventLog extends EventEmitter {
-  readonly events: SimEvent[] = [];
-  private fd: number | undefined;
+/** Events kept in memory; a long PPP session would otherwise grow the log without bound. */
+export const DEFAULT_MAX_EVENTS = 100_000;
 
-  constructor(jsonlPath?: string) {
+export class EventLog extends EventEmitter {
+  events: SimEvent[] = [];
+  private fd: number | undefined;
+  private nextSeq = 0;
+
+  constructor(
+    jsonlPath?: string,
+    private readonly maxEvents = DEFAULT_MAX_EVENTS,
+  ) {
     super();
     // Synchronous appends keep the file in event order even if the process is killed.
     if (jsonlPath !== undefined) this.fd = openSync(jsonlPath, 'a');
   }
 
   emitEvent(modem: string, type: SimEventType, fields: Record<string, unknown> = {}): SimEvent {
-    const e: SimEvent = { ...fields, seq: this.events.length, t: now(), modem, type };
+    const e: SimEvent = { ...fields, seq: this.nextSeq++, t: now(), modem, type };
     this.events.push(e);
+    // Trim in batches so that steady traffic does not copy the array on every event.
+    if (this.events.length > this.maxEvents * 1.25) this.events = this.events.slice(-this.maxEvents);
     if (this.fd !== undefined) {
       try {
         writeSync(this.fd, `${JSON.stringify(e)}\n`);
@@ -53,14 +62,18 @@ export class EventLog extends EventEmitter {
     return e;
   }
 
+  /** The seq the next event will get. */
+  get next(): number {
+    return this.nextSeq;
+  }
+
   /**
-   * Resolves with the first event (at index >= from) matching pred. Events logged
+   * Resolves with the first event (with seq >= from) matching pred. Events logged
    * before the call count too, so a test can never miss one that came early.
    */
   waitFor(pred: (e: SimEvent) => boolean, timeoutMs = 5_000, from = 0): Promise<SimEvent> {
-    for (let i = from; i < this.events.length; i++) {
-      const e = this.events[i]!;
-      if (pred(e)) return Promise.resolve(e);
+    for (const e of this.events) {
+      if (e.seq >= from && pred(e)) return Promise.resolve(e);
     }
     return new Promise((resolve, reject) => {
       const onEvent = (e: SimEvent): void => {

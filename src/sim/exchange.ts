@@ -1,6 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { now, TimerSet, type TimerHandle } from './clock.js';
-import { EventLog, type SimEvent } from './events.js';
+import { DEFAULT_MAX_EVENTS, EventLog, type SimEvent } from './events.js';
 import type { Faults } from './faults.js';
 import { SimModemImpl, type Switchboard } from './modem.js';
 import { makeLink, removeLink } from './links.js';
@@ -24,6 +24,8 @@ export interface ExchangeOptions {
   dialDelayMs?: number;
   /** Delay before an unknown number's result (default 2 ring intervals). */
   unknownNumberDelayMs?: number;
+  /** Events kept in memory (oldest dropped first; the JSONL file keeps all). */
+  maxEvents?: number;
   /** How often the pty masters are read; see pty.ts. */
   pty?: Partial<PtyOptions>;
 }
@@ -60,7 +62,7 @@ export interface Exchange {
   readonly events: readonly SimEvent[];
   on(event: 'event', fn: (e: SimEvent) => void): this;
   off(event: 'event', fn: (e: SimEvent) => void): this;
-  /** Index of the next event; pass it as `from` to ignore what happened before. */
+  /** Seq of the next event; pass it as `from` to ignore what happened before. */
   mark(): number;
   waitFor(pred: (e: SimEvent) => boolean, timeoutMs?: number, from?: number): Promise<SimEvent>;
   close(): Promise<void>;
@@ -75,7 +77,7 @@ interface Call {
   timer?: TimerHandle;
 }
 
-type Resolved = Required<Omit<ExchangeOptions, 'eventLog' | 'pty'>> & { pty: PtyOptions };
+type Resolved = Required<Omit<ExchangeOptions, 'eventLog' | 'pty' | 'maxEvents'>> & { pty: PtyOptions };
 
 export function digitsOf(number: string): string {
   return number.replace(/[^0-9*#]/g, '');
@@ -98,7 +100,10 @@ export async function createExchange(opts: ExchangeOptions = {}): Promise<Exchan
       throw new Error(`sim: ${k} must be >= 0, got ${v}`);
   }
   if (resolved.noAnswerAfterRings < 1) throw new Error('sim: noAnswerAfterRings must be at least 1');
-  return new ExchangeImpl(resolved, new EventLog(opts.eventLog));
+  const maxEvents = opts.maxEvents ?? DEFAULT_MAX_EVENTS;
+  if (!Number.isInteger(maxEvents) || maxEvents < 1)
+    throw new Error(`sim: maxEvents must be a positive integer`);
+  return new ExchangeImpl(resolved, new EventLog(opts.eventLog, maxEvents));
 }
 
 class ExchangeImpl implements Exchange, Switchboard {
@@ -131,7 +136,7 @@ class ExchangeImpl implements Exchange, Switchboard {
   }
 
   mark(): number {
-    return this.log.events.length;
+    return this.log.next;
   }
 
   waitFor(pred: (e: SimEvent) => boolean, timeoutMs?: number, from?: number): Promise<SimEvent> {

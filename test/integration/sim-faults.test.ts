@@ -120,8 +120,8 @@ describe('faults', () => {
     const mark = ex.mark();
     await da.at('S0?');
     await da.expect('OK\r\n');
-    const cmd = ex.events.slice(mark).find((e) => e.type === 'command')!;
-    const res = ex.events.slice(mark).find((e) => e.type === 'result')!;
+    const cmd = ex.events.filter((e) => e.seq >= mark).find((e) => e.type === 'command')!;
+    const res = ex.events.filter((e) => e.seq >= mark).find((e) => e.type === 'result')!;
     expect(res.t - cmd.t).toBeGreaterThanOrEqual(145);
     expect(da.text).toBe('ATS0?\r\r\n000\r\n\r\nOK\r\n');
   });
