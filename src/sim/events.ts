@@ -36,6 +36,8 @@ export class EventLog extends EventEmitter {
   events: SimEvent[] = [];
   private fd: number | undefined;
   private nextSeq = 0;
+  private closed = false;
+  private readonly aborts = new Set<() => void>();
 
   constructor(
     jsonlPath?: string,
@@ -75,27 +77,36 @@ export class EventLog extends EventEmitter {
     for (const e of this.events) {
       if (e.seq >= from && pred(e)) return Promise.resolve(e);
     }
+    if (this.closed) return Promise.reject(new Error('sim: exchange is closed'));
     return new Promise((resolve, reject) => {
-      const onEvent = (e: SimEvent): void => {
-        if (e.seq < from || !pred(e)) return;
+      const finish = (err?: Error, e?: SimEvent): void => {
         cancel(timer);
         this.off('event', onEvent);
-        resolve(e);
+        this.aborts.delete(abort);
+        if (err) reject(err);
+        else resolve(e!);
       };
+      const onEvent = (e: SimEvent): void => {
+        if (e.seq >= from && pred(e)) finish(undefined, e);
+      };
+      const abort = (): void => finish(new Error('sim: exchange closed while waiting for an event'));
+      // Ref'd: a test awaiting this keeps the process alive until it resolves or times out.
       const timer = after(
         timeoutMs,
         () => {
-          this.off('event', onEvent);
           const tail = this.events.slice(-8).map((e) => `${e.modem}:${e.type}${describe(e)}`);
-          reject(new Error(`sim: no matching event within ${timeoutMs} ms; last events: ${tail.join(', ')}`));
+          finish(new Error(`sim: no matching event within ${timeoutMs} ms; last events: ${tail.join(', ')}`));
         },
         true,
       );
+      this.aborts.add(abort);
       this.on('event', onEvent);
     });
   }
 
   close(): void {
+    this.closed = true;
+    for (const abort of [...this.aborts]) abort();
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
   }

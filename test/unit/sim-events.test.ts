@@ -28,4 +28,12 @@ describe('EventLog', () => {
     expect(log.next).toBe(20);
     expect((await log.waitFor((e) => e.type === 'data', 10, 18)).bytes).toBe(18);
   });
+
+  it('rejects pending and later waits once closed', async () => {
+    const log = new EventLog();
+    const waiting = log.waitFor(() => true, 10_000, 5);
+    log.close();
+    await expect(waiting).rejects.toThrow(/closed while waiting/);
+    await expect(log.waitFor(() => true)).rejects.toThrow(/closed/);
+  });
 });
