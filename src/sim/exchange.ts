@@ -271,8 +271,11 @@ class ExchangeImpl implements Exchange, Switchboard {
     const other = call.caller === m ? call.callee : call.caller;
     m.ended(reason, ownResult);
     if (!other) return;
-    if (wasRinging) other.ended('caller-gone');
-    else other.ended('remote-hangup', 'NO CARRIER');
+    // A call that never connected: the callee just stops ringing; a caller still
+    // waiting for CONNECT learns that the line went.
+    if (!wasRinging) other.ended('remote-hangup', 'NO CARRIER');
+    else if (other === call.caller) other.ended('callee-gone', 'NO CARRIER');
+    else other.ended('caller-gone');
   }
 
   forward(from: SimModemImpl, chunk: Buffer): void {

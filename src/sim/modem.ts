@@ -98,8 +98,7 @@ export class SimModemImpl implements CommandContext {
 
   dropCarrier(): void {
     this.event('fault', { fault: 'carrier-lost', state: this.state });
-    if (this.state !== 'idle' && this.state !== 'ringing')
-      this.board.hangup(this, 'carrier-lost', 'NO CARRIER');
+    if (this.state !== 'idle') this.board.hangup(this, 'carrier-lost', 'NO CARRIER');
   }
 
   carrier(): boolean {

@@ -105,6 +105,15 @@ describe('faults', () => {
     expect(ex.events.some((e) => e.type === 'fault' && e.fault === 'drop-after-bytes')).toBe(true);
   });
 
+  it('carrier lost while the call is still ringing: the caller gets NO CARRIER', async () => {
+    const da = await dte(a);
+    await da.at('D5551002');
+    await ex.waitFor((e) => e.type === 'ring' && e.modem === '5551002');
+    b.dropCarrier();
+    await da.expect('NO CARRIER\r\n');
+    expect([a.state, b.state]).toEqual(['idle', 'idle']);
+  });
+
   it('garbage reaches the DTE as it is', async () => {
     const da = await dte(a);
     const junk = Buffer.from([0x00, 0xff, 0x7e, 0x0d, 0x41]);
