@@ -10,7 +10,7 @@ export interface OpenWithRetryOptions<T> {
   /** Opens the device (and usually inits the modem); throws on failure. */
   open: () => Promise<T>;
   /** UUCP lock taken before each attempt; released again after a failed one. */
-  lock?: { acquire(): Promise<AcquireResult>; release(): Promise<void> | void };
+  lock?: { acquire(): Promise<AcquireResult>; release(): Promise<unknown> | void };
   /** Stops the waiting; the promise then rejects with ABORTED. */
   signal?: AbortSignal;
   /** Told about each failure (status reporting). */
@@ -52,7 +52,19 @@ export async function openWithRetry<T>(o: OpenWithRetryOptions<T>): Promise<T> {
   for (;;) {
     if (o.signal?.aborted) throw aborted();
     if (o.lock) {
-      const r = await o.lock.acquire();
+      let r: AcquireResult;
+      try {
+        r = await o.lock.acquire();
+      } catch (e) {
+        // No lock can be taken at all (the lock directory is missing, say): that is
+        // this line's failure, retried like a device that will not open.
+        const err = e instanceof Error ? e : new Error(String(e));
+        o.log.error({ event: 'lock-failed', line: o.line, err: err.message, retryInMs: backoff });
+        o.onFailure?.(err, backoff);
+        await abortableDelay(backoff, o.signal);
+        backoff = Math.min(backoff * 2, o.timing.reopenMaxMs);
+        continue;
+      }
       if (!r.ok) {
         if (r.heldBy !== lastHolder)
           o.log.info(

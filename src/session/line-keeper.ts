@@ -1,4 +1,6 @@
+import { isCallbackdError } from '../errors.js';
 import { Modem, type AnswerOutcome, type DialOutcome } from '../modem/index.js';
+import { openWithRetry } from '../serial/index.js';
 import type { Transport } from '../serial/transport.js';
 import type { PppProcess, SessionDeps } from './ports.js';
 
@@ -18,8 +20,7 @@ export class LineKeeper {
   up = false;
   private locked = false;
   private retrying = true;
-  private backoffMs: number;
-  private wake: (() => void) | undefined;
+  private abort: AbortController | undefined;
   private bringing: Promise<void> | undefined;
   private unsubClose: (() => void) | undefined;
   private healthTimer: NodeJS.Timeout | undefined;
@@ -28,9 +29,7 @@ export class LineKeeper {
     private readonly deps: SessionDeps,
     private readonly onUp: () => void,
     private readonly onDown: (err: Error) => void,
-  ) {
-    this.backoffMs = deps.line.timing.reopenMinMs;
-  }
+  ) {}
 
   private get log() {
     return this.deps.log;
@@ -46,7 +45,7 @@ export class LineKeeper {
 
   stopRetrying(): void {
     this.retrying = false;
-    this.wake?.();
+    this.abort?.abort();
   }
 
   private bringUp(): void {
@@ -54,57 +53,33 @@ export class LineKeeper {
     this.bringing = this.loop().finally(() => (this.bringing = undefined));
   }
 
-  private async pause(ms: number): Promise<void> {
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(t);
-        resolve();
-      };
-    });
-    this.wake = undefined;
-  }
-
   private async loop(): Promise<void> {
-    const timing = this.deps.line.timing;
-    while (this.retrying && !this.up) {
-      const lock = await this.acquireLock();
-      if (!lock) {
-        await this.pause(this.backoffMs);
-        this.backoffMs = Math.min(this.backoffMs * 2, timing.reopenMaxMs);
-        continue;
-      }
-      if (!lock.ok) {
-        this.log.info({ event: 'line-locked', line: this.name, heldBy: lock.heldBy });
-        await this.pause(timing.lockRecheckMs);
-        continue;
-      }
-      this.locked = true;
-      try {
-        await this.openAndInit();
-        this.backoffMs = timing.reopenMinMs;
-        this.up = true;
-        await this.releaseLock();
-        this.log.info({ event: 'line-ready', line: this.name, device: this.deps.line.device });
-        this.onUp();
-        this.scheduleHealth();
-        return;
-      } catch (err) {
-        await this.closeTransport();
-        await this.releaseLock();
-        const code = (err as { code?: string }).code;
-        this.log.error({
-          event: 'line-failed',
-          line: this.name,
-          code,
-          err: (err as Error).message,
-          retryInMs: this.backoffMs,
-        });
-        this.onDown(err as Error);
-        await this.pause(this.backoffMs);
-        this.backoffMs = Math.min(this.backoffMs * 2, timing.reopenMaxMs);
-      }
+    this.abort = new AbortController();
+    try {
+      await openWithRetry({
+        line: this.name,
+        timing: this.deps.line.timing,
+        log: this.log,
+        lock: this.deps.lock,
+        signal: this.abort.signal,
+        open: () =>
+          this.openAndInit().catch(async (err: unknown) => {
+            await this.closeTransport();
+            throw err;
+          }),
+        onFailure: (err) => this.onDown(err),
+      });
+    } catch (err) {
+      if (isCallbackdError(err, 'ABORTED')) return;
+      throw err;
     }
+    // openWithRetry returns with the lock held; an idle line does not keep it.
+    this.locked = true;
+    this.up = true;
+    await this.releaseLock();
+    this.log.info({ event: 'line-ready', line: this.name, device: this.deps.line.device });
+    this.onUp();
+    this.scheduleHealth();
   }
 
   private async openAndInit(): Promise<void> {
@@ -297,7 +272,7 @@ export class LineKeeper {
   async close(): Promise<void> {
     this.retrying = false;
     clearTimeout(this.healthTimer);
-    this.wake?.();
+    this.abort?.abort();
     await this.bringing;
     if (this.modem && this.transport?.isOpen) {
       await this.modem.hangup().catch(() => undefined);

@@ -55,10 +55,10 @@ describe('reload', () => {
     const reloaded = await bench.tap.waitFor((e) => e.event === 'line-reloaded', 10_000);
     expect(reloaded.action).toBe('restart');
     await bench.tap.waitForCount((e) => e.event === 'line-ready', 2, 10_000);
-    // The next call sees the new prompt.
-    const again = await bench.openCaller();
-    await again.write(`ATDT${SERVER}\r`);
-    await again.expect('new login: ', 10_000);
+    // The next call sees the new prompt (same caller port: two readers of one tty
+    // would steal each other's bytes).
+    await port.write(`ATDT${SERVER}\r`);
+    await port.expect('new login: ', 10_000);
   });
 });
 
@@ -130,7 +130,7 @@ describe('idle health check', () => {
     await b.exchange.waitFor((e) => e.type === 'command' && e.modem === SERVER && e.line === 'AT', 5_000);
     b.server.setFaults({ silent: true });
     await b.tap.waitFor((e) => e.event === 'health-check-failed', 5_000);
-    await b.tap.waitFor((e) => e.event === 'line-failed', 10_000);
+    await b.tap.waitFor((e) => e.event === 'line-open-failed', 10_000);
     b.server.setFaults({ silent: false });
     await b.tap.waitForCount((e) => e.event === 'line-ready', 2, 10_000);
     const port = await b.openCaller();
