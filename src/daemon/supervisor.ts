@@ -77,6 +77,7 @@ export class Supervisor {
       policy: this.policy,
       startPpp: this.deps.startPpp,
       watchCarrier: this.deps.watchCarrier,
+      transferCallback: (req) => this.transferCallback(req),
       verifySecret,
       now: this.deps.now,
       finish: (rec) => this.record(rec),
@@ -137,6 +138,17 @@ export class Supervisor {
     } else {
       void this.applyPending(m);
     }
+  }
+
+  /** A call-back for one of the entry's dial-out lines: the first idle one takes it. */
+  private transferCallback(
+    req: Parameters<NonNullable<SessionDeps['transferCallback']>>[0],
+  ): string | undefined {
+    for (const name of req.entry.dialLines) {
+      const m = this.lines.get(name);
+      if (m && m.line.dialOut && !m.pending && m.session.acceptCallback(req)) return name;
+    }
+    return undefined;
   }
 
   /** SIGTERM: every line hangs up (pppd stopped first) and releases its lock. */

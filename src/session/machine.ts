@@ -45,7 +45,13 @@ export function transition(state: State, input: Input, ctx: MachineContext): Ste
       return stay(state);
     case 'dropping':
       if (input.type !== 'hung-up') return stay(state);
+      if (dialsElsewhere(state.entry, ctx)) {
+        const { call, entry, number } = state;
+        return stay({ tag: 'transferring', call, entry, number }, [{ do: 'transfer', call, entry, number }]);
+      }
       return waitThenDial(state.call, state.entry, state.number, 1, state.entry.delayMs);
+    case 'transferring':
+      return onTransferring(state, input);
     case 'callback-wait':
       if (input.type !== 'timeout') return stay(state);
       return dial(state.call, state.entry, state.number, state.attempt, ctx);
@@ -110,6 +116,13 @@ function lost(state: State, input: Input): Step {
 }
 
 function onIdle(input: Input, ctx: MachineContext): Step {
+  if (input.type === 'callback') {
+    const { call, entry, number } = input;
+    return stay({ tag: 'callback-wait', call, entry, number, attempt: 1 }, [
+      { do: 'log', level: 'info', event: 'callback-taken-over', fields: { entry: entry.name, number } },
+      { do: 'timer', ms: entry.delayMs },
+    ]);
+  }
   if (input.type !== 'ring' || !ctx.line.answer) return stay({ tag: 'idle' });
   if (input.count < ctx.line.rings) return stay({ tag: 'idle' });
   if (input.callerId && ctx.isLocked([`cid:${input.callerId}`])) {
@@ -332,6 +345,25 @@ function announce(call: CallInfo, entry: CallbackEntry, number: string, ctx: Mac
     { do: 'write', text },
     { do: 'timer', ms: ctx.line.timing.announceMs },
   ]);
+}
+
+/** The entry names dial-out lines and this line is not one of them. */
+function dialsElsewhere(entry: CallbackEntry, ctx: MachineContext): boolean {
+  return entry.dialLines.length > 0 && !entry.dialLines.includes(ctx.line.name);
+}
+
+/**
+ * The call-back goes out on another line: that line's session now owns the call and
+ * writes its record; this one is free again. No line free: the call-back fails.
+ */
+function onTransferring(state: Extract<State, { tag: 'transferring' }>, input: Input): Step {
+  if (input.type !== 'transferred') return stay(state);
+  if (input.ok) {
+    return stay({ tag: 'idle' }, [
+      { do: 'log', level: 'info', event: 'callback-transferred', fields: { to: input.line } },
+    ]);
+  }
+  return teardown(state.call, 'callback-failed-no-line', 'Callback', 'every dial-out line is busy or down');
 }
 
 function waitThenDial(

@@ -1,4 +1,4 @@
-import type { Config, LineConfig, PppUser } from '../config/types.js';
+import type { CallbackEntry, Config, LineConfig, PppUser } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { PppRun } from '../ppp/index.js';
 import type { Transport } from '../serial/transport.js';
@@ -75,4 +75,9 @@ export interface SessionDeps {
    * kernel delivers the hang-up to pppd itself.
    */
   watchCarrier?: (line: LineConfig, fn: (on: boolean) => void) => (() => void) | undefined;
+  /**
+   * Asks one of `entry.dialLines` to dial the call-back; returns the line that took
+   * it, or undefined when none is idle.
+   */
+  transferCallback?: (req: { call: CallInfo; entry: CallbackEntry; number: string }) => string | undefined;
 }

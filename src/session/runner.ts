@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Config } from '../config/types.js';
+import type { CallbackEntry, Config } from '../config/types.js';
 import { errnoCode } from '../errors.js';
 import { LineReader } from '../login/index.js';
 import type { Modem } from '../modem/index.js';
@@ -7,7 +7,7 @@ import { pppdOutcome } from '../ppp/index.js';
 import type { Transport } from '../serial/transport.js';
 import { transition, type MachineContext } from './machine.js';
 import type { PppProcess, SessionDeps } from './ports.js';
-import type { Effect, Input, State } from './types.js';
+import type { CallInfo, Effect, Input, State } from './types.js';
 import { LineKeeper } from './line-keeper.js';
 
 /**
@@ -54,6 +54,16 @@ export class LineSession {
   start(): void {
     this.report();
     this.keeper.start();
+  }
+
+  /**
+   * Takes over another line's call-back (see machine.ts 'transferring'). Only an idle
+   * line with nothing queued accepts, so a RING already on its way cannot race it.
+   */
+  acceptCallback(req: { call: CallInfo; entry: CallbackEntry; number: string }): boolean {
+    if (this.state.tag !== 'idle' || this.stopping || this.queue.length > 0 || !this.keeper.up) return false;
+    this.push({ type: 'callback', ...req });
+    return true;
   }
 
   /** Hang up cleanly (stopping pppd first) and close the line. */
@@ -245,6 +255,11 @@ export class LineSession {
         this.readerOn = false;
         await this.startPpp(e.user, e.autoPpp, serial);
         return;
+      case 'transfer': {
+        const line = this.deps.transferCallback?.({ call: e.call, entry: e.entry, number: e.number });
+        this.push({ type: 'transferred', ok: line !== undefined, line }, this.serial);
+        return;
+      }
       case 'stop-ppp':
         await this.ppp?.stop(this.deps.line.timing.pppStopMs);
         return;
@@ -317,7 +332,7 @@ export class LineSession {
       void run.exited.then(async ({ code, signal }) => {
         unwatch?.();
         this.ppp = undefined;
-        const o = pppdOutcome(code, signal);
+        const o = pppdOutcome(code, signal, run.stderrTail());
         this.deps.log.info({
           event: 'ppp-exit',
           line: this.deps.line.name,

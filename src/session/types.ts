@@ -44,6 +44,8 @@ export type State =
   | { tag: 'verifying'; call: CallInfo; phase: Phase; failures: number; claim: Claim }
   | { tag: 'announcing'; call: CallInfo; entry: CallbackEntry; number: string }
   | { tag: 'dropping'; call: CallInfo; entry: CallbackEntry; number: string }
+  /** Handing the call-back to another line (the entry's dial_lines). */
+  | { tag: 'transferring'; call: CallInfo; entry: CallbackEntry; number: string }
   | { tag: 'callback-wait'; call: CallInfo; entry: CallbackEntry; number: string; attempt: number }
   | { tag: 'dialing'; call: CallInfo; entry: CallbackEntry; number: string; attempt: number }
   | { tag: 'ppp'; call: CallInfo; autoPpp: boolean }
@@ -77,6 +79,9 @@ export type Input =
   | { type: 'ppp-exit'; outcome: string; terminateCause: string; description: string; code: number | null }
   | { type: 'ppp-failed'; message: string }
   | { type: 'reset-done' }
+  /** Another line's call asks this idle line to dial the call-back. */
+  | { type: 'callback'; call: CallInfo; entry: CallbackEntry; number: string }
+  | { type: 'transferred'; ok: boolean; line?: string }
   | { type: 'stop' };
 
 /** Text sent to the caller is data, so it is an effect like any other. */
@@ -90,6 +95,7 @@ export type Effect =
   | { do: 'hangup' }
   | { do: 'dial'; number: string }
   | { do: 'ppp'; user?: PppUser; autoPpp: boolean }
+  | { do: 'transfer'; call: CallInfo; entry: CallbackEntry; number: string }
   | { do: 'stop-ppp' }
   | { do: 'failure'; keys: string[] }
   | { do: 'success'; keys: string[] }

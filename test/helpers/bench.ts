@@ -13,6 +13,8 @@ import { writeStandin } from './standin.js';
 
 export const SERVER = '5376443';
 export const CALLER = '123456';
+/** The second line's modem, with `twoLines`. */
+export const SERVER2 = '5376444';
 export const PASSWORD = 'password_for_pppuser';
 
 let passwordHash: string | undefined;
@@ -27,6 +29,8 @@ export interface Bench {
   dir: string;
   exchange: Exchange;
   server: SimModem;
+  /** Line ttyS2 on modem 5376444, with `twoLines`. */
+  server2?: SimModem;
   caller: SimModem;
   tap: LogTap;
   daemon: DaemonHandle;
@@ -40,7 +44,7 @@ export interface Bench {
 
 export async function startBench(
   tune: (c: Config) => Config = (c) => c,
-  opts: { configPath?: string; waitReady?: boolean } = {},
+  opts: { configPath?: string; waitReady?: boolean; twoLines?: boolean } = {},
 ): Promise<Bench> {
   const dir = mkdtempSync(join(tmpdir(), 'callbackd-it-'));
   mkdirSync(join(dir, 'lock'));
@@ -49,6 +53,8 @@ export async function startBench(
   const device = join(dir, `modem${SERVER}`);
   const server = await exchange.addModem({ number: SERVER, callerId: true, link: device });
   const caller = await exchange.addModem({ number: CALLER, link: join(dir, `modem${CALLER}`) });
+  const device2 = join(dir, `modem${SERVER2}`);
+  const server2 = opts.twoLines ? await exchange.addModem({ number: SERVER2, link: device2 }) : undefined;
   const socket = join(dir, 'sim.sock');
   const control = await serveControl(exchange, socket);
   const base = testConfig();
@@ -60,26 +66,30 @@ export async function startBench(
       stateDir: dir,
       accountingFile: join(dir, 'accounting.jsonl'),
     },
-    lines: [
+    lines: [device, ...(server2 ? [device2] : [])].map((d, i) =>
       testLine({
-        device,
+        name: `ttyS${i + 1}`,
+        device: d,
         init: '"" ATZ OK ATQ0V1E0S0=0&D3&C1 OK AT+VCID=1 OK',
         signals: { kind: 'sim', socket },
         timing: { ...base.timing, settleMs: 100, announceMs: 100 },
       }),
-    ],
+    ),
     pppUsers: [testUser(passwordHash)],
     pppd: { ...base.pppd, path: process.execPath, prefixArgs: [writeStandin(dir)] },
   });
   const tap = new LogTap();
   const log = createLogger({ level: 'debug', destination: tap.stream });
   const daemon = await startDaemon({ config, log, configPath: opts.configPath });
-  if (opts.waitReady !== false) await tap.waitFor((e) => e.event === 'line-ready', 10_000, 'line-ready');
+  if (opts.waitReady !== false) {
+    await tap.waitForCount((e) => e.event === 'line-ready', config.lines.length, 10_000);
+  }
   const ports: CallerPort[] = [];
   return {
     dir,
     exchange,
     server,
+    server2,
     caller,
     tap,
     daemon,

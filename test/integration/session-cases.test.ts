@@ -6,6 +6,7 @@ import {
   CALLER,
   PASSWORD,
   SERVER,
+  SERVER2,
   answerCallback,
   dialIn,
   pingStandin,
@@ -165,6 +166,34 @@ describe('dialling back', () => {
     expect(bench.tap.events.filter((e) => e.event === 'dial-failed')).toHaveLength(3);
     expect(dials(bench)).toHaveLength(3);
     expect(bench.accounting()).toHaveLength(1);
+  });
+});
+
+describe('another dial-out line', () => {
+  it("calls back on the entry's dial_lines, and that line carries the call to pppd", async () => {
+    bench = await startBench(
+      (c) => ({
+        ...c,
+        lines: c.lines.map((l) => (l.name === 'ttyS1' ? { ...l, dialOut: false } : { ...l, answer: false })),
+        callbacks: [testEntry({ dialLines: ['ttyS2'] })],
+      }),
+      { twoLines: true },
+    );
+    const port = await callBack(bench);
+    const dialled = bench.exchange.events.filter((e) => e.type === 'command' && /^ATD/.test(String(e.line)));
+    expect(dialled.map((e) => [e.modem, e.line])).toEqual([
+      [CALLER, `ATDT${SERVER}`],
+      [SERVER2, `ATDT${CALLER}`],
+    ]);
+    await port.write('pppuser\r');
+    await port.expect('Password: ', 5_000);
+    await port.write(`${PASSWORD}\r`);
+    await pingStandin(port, 'via line 2');
+    await port.write('BYE\n');
+    const end = await bench.callEnd();
+    expect(end).toMatchObject({ line: 'ttyS2', outcome: 'ppp-ok', login: ['call', 'pppuser'] });
+    expect(bench.accounting()).toHaveLength(1);
+    expect(bench.tap.events.find((e) => e.event === 'callback-transferred')).toMatchObject({ to: 'ttyS2' });
   });
 });
 

@@ -299,3 +299,32 @@ describe('session machine: carrier loss and teardown', () => {
     expect(r.effects[0]).toMatchObject({ do: 'finish', outcome: 'daemon-stopped' });
   });
 });
+
+describe('session machine: call-back on another line', () => {
+  const call = { callId: 'c', startedAt: 0, logins: ['call'] };
+  const entry = testEntry({ dialLines: ['ttyS2'] });
+  const dropping: State = { tag: 'dropping', call, entry, number: '123456' };
+
+  it('hands the call-back to a dial-out line and goes idle without a record', () => {
+    const r = run([{ type: 'hung-up' }, { type: 'transferred', ok: true, line: 'ttyS2' }], ctx(), dropping);
+    expect(r.effects).toContainEqual({ do: 'transfer', call, entry, number: '123456' });
+    expect(r.state.tag).toBe('idle');
+    expect(r.effects.some((e) => e.do === 'finish' || e.do === 'dial')).toBe(false);
+  });
+
+  it('fails the call-back when no dial-out line is free', () => {
+    const r = run([{ type: 'hung-up' }, { type: 'transferred', ok: false }], ctx(), dropping);
+    expect(r.state).toMatchObject({ tag: 'teardown', outcome: 'callback-failed-no-line' });
+  });
+
+  it('dials itself when it is one of the dial lines', () => {
+    const c = ctx({ line: testLine({ name: 'ttyS2' }) });
+    expect(run([{ type: 'hung-up' }], c, dropping).state.tag).toBe('callback-wait');
+  });
+
+  it('an idle line takes over a call-back and dials after the delay', () => {
+    const r = run([{ type: 'callback', call, entry, number: '123456' }, { type: 'timeout' }]);
+    expect(r.tags).toEqual(['callback-wait', 'dialing']);
+    expect(r.effects).toContainEqual({ do: 'dial', number: '123456' });
+  });
+});
