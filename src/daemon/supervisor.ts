@@ -180,6 +180,8 @@ export class Supervisor {
       pppExitCode: rec.pppExitCode ?? undefined,
       outcome: rec.outcome,
       terminateCause: toTerminateCause(rec.terminateCause),
+      bytesIn: rec.bytesIn,
+      bytesOut: rec.bytesOut,
     };
     // Logged once the record is written (or queued for retry): a reader of the log can
     // rely on the accounting file holding the call.

@@ -22,8 +22,10 @@ const hangupCode = exitAt >= 0 ? Number(argv[exitAt + 1] ?? '16') : 16;
 function err(text: string): void {
   writeSync(2, `${text}\n`);
 }
+let sent = 0;
+let received = 0;
 function out(text: string): void {
-  writeSync(1, text);
+  sent += writeSync(1, text);
 }
 
 // Handlers first: the greeting tells the other side we are ready, signals included.
@@ -42,9 +44,12 @@ let count = 0;
 let pending = '';
 function finish(code: number, why: string): void {
   err(`pppd stand-in: ${why}, exiting ${code} after ${count} lines`);
+  // pppd's own link statistics line, which callbackd's accounting reads.
+  err(`Sent ${sent} bytes, received ${received} bytes.`);
   process.exit(code);
 }
 process.stdin.on('data', (chunk: Buffer) => {
+  received += chunk.length;
   pending += chunk.toString('latin1');
   const lines = pending.split(/\r?\n|\r/);
   pending = lines.pop() ?? '';

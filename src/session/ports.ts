@@ -35,6 +35,9 @@ export interface CallRecord {
   detail?: string;
   endedAt: number;
   pppExitCode?: number | null;
+  /** From pppd's exit report. */
+  bytesIn?: number;
+  bytesOut?: number;
 }
 
 /** pppd as the session sees it: src/ppp's run handle. */

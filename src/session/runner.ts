@@ -3,7 +3,7 @@ import type { CallbackEntry, Config } from '../config/types.js';
 import { errnoCode } from '../errors.js';
 import { LineReader } from '../login/index.js';
 import type { Modem } from '../modem/index.js';
-import { pppdOutcome } from '../ppp/index.js';
+import { pppdOutcome, pppdTraffic } from '../ppp/index.js';
 import type { Transport } from '../serial/transport.js';
 import { transition, type MachineContext } from './machine.js';
 import type { PppProcess, SessionDeps } from './ports.js';
@@ -26,6 +26,8 @@ export class LineSession {
   private reader: LineReader | undefined;
   private readerOn = false;
   private ppp: PppProcess | undefined;
+  /** pppd's byte counts for the call's record, from its exit report. */
+  private traffic: { bytesIn: number; bytesOut: number } | undefined;
   private stopping = false;
   private readonly keeper: LineKeeper;
   private readonly unsubs: (() => void)[] = [];
@@ -281,7 +283,9 @@ export class LineSession {
           detail: e.detail,
           pppExitCode: e.pppExitCode,
           endedAt: this.now(),
+          ...this.traffic,
         });
+        this.traffic = undefined;
         return;
     }
   }
@@ -333,6 +337,7 @@ export class LineSession {
         unwatch?.();
         this.ppp = undefined;
         const o = pppdOutcome(code, signal, run.stderrTail());
+        this.traffic = pppdTraffic(run.stderrTail());
         this.deps.log.info({
           event: 'ppp-exit',
           line: this.deps.line.name,

@@ -51,6 +51,9 @@ describe('the seed scenario with the real chat program', () => {
       const records = bench.accounting();
       expect(records).toHaveLength(1);
       expect(records[0]).toMatchObject({ callbackNumber: CALLER, pppExitCode: 0 });
+      // Traffic as pppd reported it when the link ended.
+      expect(records[0]!.bytesIn).toBeGreaterThanOrEqual('hello 1\nhello 2\nBYE\n'.length);
+      expect(records[0]!.bytesOut).toBeGreaterThan(0);
       // Nothing secret reached the log.
       expect(JSON.stringify(bench.tap.events)).not.toContain('password_for_pppuser');
       // The line is ready for the next call.
