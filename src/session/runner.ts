@@ -17,6 +17,9 @@ import { LineKeeper } from './line-keeper.js';
  * run in the background and come back as inputs stamped with the state serial they
  * were started in; a result from an earlier state is dropped.
  */
+/** Longest PIN or password read at a prompt. */
+const SECRET_MAX_LENGTH = 256;
+
 export class LineSession {
   private state: State = { tag: 'idle' };
   private serial = 0;
@@ -223,14 +226,13 @@ export class LineSession {
         await this.keeper.write(e.text.replace(/\r?\n/g, '\r\n'));
         return;
       case 'reader':
-        this.reader ??= new LineReader({
-          maxLength: this.config.login.maxLength,
+        // A fresh reader at every prompt. Names are capped at login.max_length; a
+        // secret (read without echo) may be longer than any login name.
+        this.reader = new LineReader({
+          maxLength: e.echo ? this.config.login.maxLength : SECRET_MAX_LENGTH,
           echo: e.echo,
           detectPpp: e.detectPpp,
         });
-        this.reader.reset();
-        this.reader.setEcho(e.echo);
-        this.reader.setDetectPpp(e.detectPpp);
         this.readerOn = true;
         return;
       case 'answer':

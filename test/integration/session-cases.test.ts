@@ -13,7 +13,7 @@ import {
   startBench,
   type Bench,
 } from '../helpers/bench.js';
-import { testEntry } from '../helpers/config.js';
+import { testEntry, testUser } from '../helpers/config.js';
 
 // Whole calls on real ptys, with a caller driven step by step from the test, for the
 // paths the HOWTO's script does not take. Every wait is on an event or a text.
@@ -49,6 +49,17 @@ describe('second login', () => {
     await pingStandin(port, 'lcp retry');
     await port.write('BYE\n');
     expect(await bench.callEnd()).toMatchObject({ outcome: 'ppp-ok', kind: 'callback', login: ['call'] });
+  });
+
+  it('accepts a password longer than any login name', async () => {
+    const long = 'correct horse battery staple, twice: correct horse';
+    const passwordHash = await hashSecret(long);
+    bench = await startBench((c) => ({ ...c, pppUsers: [testUser(passwordHash)] }));
+    const port = await callBack(bench);
+    await port.write('pppuser\r');
+    await port.expect('Password: ', 5_000);
+    await port.write(`${long}\r`);
+    await bench.tap.waitFor((e) => e.event === 'ppp-running', 10_000);
   });
 
   it('refuses a wrong password, and hangs up after max_attempts', async () => {
