@@ -91,6 +91,19 @@ describe.skipIf(!ready)('the seed call-back with real pppd in user-mode-linux', 
     expect(client1, why).toContain('PAP authentication succeeded');
     expect(client1, why).toContain('local  IP address 192.168.1.2');
     expect(readResult(dir, 'ping.log'), why).toContain('3 packets transmitted, 3 received');
+    // The evidence, in the test output: what each pppd said about PAP and IPCP.
+    const matching = (who: string, text: string, re: RegExp) =>
+      text
+        .split('\n')
+        .filter((l) => re.test(l))
+        .map((l) => `${who}: ${l.trim()}`);
+    console.log(
+      [
+        ...matching('server pppd (callbackd)', server1, /PAP|IP address/),
+        ...matching('client pppd (pppcallback)', client1, /PAP|IP address/),
+        ...matching('ping', readResult(dir, 'ping.log'), /packets transmitted/),
+      ].join('\n'),
+    );
     // The seed's call-back happened before PPP: dialled 123456, and CONNECT on the call-back.
     expect(
       case1.some((l) => l.event === 'callback-accepted'),
