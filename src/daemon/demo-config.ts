@@ -35,6 +35,7 @@ callback_message = '\\nCalling you back at \\N. Hang up now.\\n'
 device = ${JSON.stringify(o.device)}
 name = "ttyS1"
 flow_control = "none"
+rings = 2   # the caller's number arrives between the first and second RING
 init = '"" ATZ OK ATQ0V1E0S0=0&D3&C1 OK AT+VCID=1 OK'
 signals = { kind = "sim", socket = ${JSON.stringify(o.socket)} }
 

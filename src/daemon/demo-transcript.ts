@@ -40,7 +40,11 @@ export class Transcript {
   }
 
   private daemon(e: LogEvent): void {
-    const { level: _l, time: _t, msg: _m, event, line: _line, ...rest } = e;
+    const { level: _l, time: _t, msg, event, line: _line, ...rest } = e;
+    if (event === 'pppd' && msg) {
+      this.line('callbackd', `pppd said: ${String(msg)}`);
+      return;
+    }
     if (event === 'state') {
       this.line('callbackd', `state ${String(rest.from)} -> ${String(rest.to)} (on ${String(rest.input)})`);
     } else if (event) {

@@ -108,8 +108,9 @@ async function callIn(
   const script = readFileSync(CLIENT_SCRIPT, 'utf8');
   if (o.chat === 'auto' && haveRealChat()) {
     t.caller(`running chat -v -f pppcallback on ${caller.ttyPath} (the real chat program)`);
-    const chat = await runRealChat(caller.ttyPath, script, 120_000);
-    for (const l of chat.log.split('\n').filter(Boolean)) t.caller(`chat: ${l}`);
+    const chat = await runRealChat(caller.ttyPath, script, 120_000, (l) => {
+      if (l.trim()) t.caller(`chat: ${l}`);
+    });
     try {
       return { chat, port: await CallerPort.open(caller.ttyPath) };
     } finally {

@@ -35,7 +35,12 @@ export function haveRealChat(): boolean {
  * The tty stays open afterwards (call `release()`), as it does under pppd: when the
  * last holder of a modem tty closes it, HUPCL drops DTR and the call is gone.
  */
-export async function runRealChat(tty: string, script: string, timeoutMs: number): Promise<ChatRun> {
+export async function runRealChat(
+  tty: string,
+  script: string,
+  timeoutMs: number,
+  onLog?: (line: string) => void,
+): Promise<ChatRun> {
   const dir = mkdtempSync(join(tmpdir(), 'callbackd-chat-'));
   const file = join(dir, 'script');
   writeFileSync(file, script);
@@ -44,7 +49,14 @@ export async function runRealChat(tty: string, script: string, timeoutMs: number
   try {
     const child = spawn(CHAT_BINARY, ['-s', '-v', '-f', file], { stdio: [fd, fd, 'pipe'] });
     let log = '';
-    child.stderr?.on('data', (b: Buffer) => (log += b.toString('latin1')));
+    let partial = '';
+    child.stderr?.on('data', (b: Buffer) => {
+      const text = b.toString('latin1');
+      log += text;
+      const lines = (partial + text).split('\n');
+      partial = lines.pop() ?? '';
+      for (const l of lines) onLog?.(l);
+    });
     const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
     const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
     clearTimeout(timer);
