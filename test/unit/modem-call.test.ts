@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FAST_TIMING } from '../../src/options.js';
-import { res, scripted } from './modem-helpers.js';
+import { res, scripted, settle } from './modem-helpers.js';
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -8,15 +8,6 @@ beforeEach(() => {
 afterEach(() => {
   vi.useRealTimers();
 });
-
-async function settle<T>(p: Promise<T>, ms = 60_000): Promise<T | Error> {
-  const out = p.then(
-    (v) => v,
-    (e: Error) => e,
-  );
-  await vi.advanceTimersByTimeAsync(ms);
-  return out;
-}
 
 describe('answer', () => {
   it('goes online on CONNECT, with speed; bytes in the same chunk reach onData', async () => {

@@ -1,3 +1,4 @@
+import { vi } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import { Modem } from '../../src/modem/index.js';
 import { FAST_TIMING, type Timing } from '../../src/options.js';
@@ -33,3 +34,13 @@ export function scripted(reply: (cmd: string) => string | undefined, timing: Par
 
 /** Verbose result framing as a Hayes modem sends it (V1). */
 export const res = (s: string) => `\r\n${s}\r\n`;
+
+/** Settles the promise while fake time runs; returns the value or the error. */
+export async function settle<T>(p: Promise<T>, ms = 60_000): Promise<T | Error> {
+  const out = p.then(
+    (v) => v,
+    (e: Error) => e,
+  );
+  await vi.advanceTimersByTimeAsync(ms);
+  return out;
+}

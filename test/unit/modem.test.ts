@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isCallbackdError } from '../../src/errors.js';
 import { MAX_LINE, type RingEvent } from '../../src/modem/index.js';
 import { FAST_TIMING } from '../../src/options.js';
-import { res, scripted } from './modem-helpers.js';
+import { res, scripted, settle } from './modem-helpers.js';
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -10,16 +10,6 @@ beforeEach(() => {
 afterEach(() => {
   vi.useRealTimers();
 });
-
-/** Settles the promise while fake time runs; returns the value or the error. */
-async function settle<T>(p: Promise<T>, ms = 60_000): Promise<T | Error> {
-  const out = p.then(
-    (v) => v,
-    (e: Error) => e,
-  );
-  await vi.advanceTimersByTimeAsync(ms);
-  return out;
-}
 
 describe('command', () => {
   it('returns the final result and info lines, skipping the echo', async () => {
