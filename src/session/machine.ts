@@ -184,9 +184,21 @@ function promptLogin(
   ]);
 }
 
+/**
+ * What a typed name may be logged and recorded as. A name that is not in the config
+ * is often a password typed one prompt too early, so it is never written anywhere
+ * (login(1) does the same with LOG_UNKFAIL_ENAB=no).
+ */
+export const UNKNOWN_NAME = 'UNKNOWN';
+
+function shownName(name: string, ctx: MachineContext): string {
+  return identify(ctx.config, name).kind === 'unknown' ? UNKNOWN_NAME : name;
+}
+
 function failureKeys(call: CallInfo, name?: string): string[] {
   const keys: string[] = [];
-  if (name) keys.push(`name:${name}`);
+  // Only configured names get a lockout of their own; unknown ones share the caller ID's.
+  if (name && name !== UNKNOWN_NAME) keys.push(`name:${name}`);
   if (call.callerId) keys.push(`cid:${call.callerId}`);
   return keys;
 }
@@ -257,9 +269,10 @@ function onLoginLine(state: Extract<State, { tag: 'login' }>, text: string, ctx:
   const name = text.trim();
   if (name === '') return promptLogin(state.call, state.phase, state.failures, ctx, false);
   if (!validLoginName(name, ctx.config.login.maxLength)) return refuse(state, ctx, undefined, 'invalid name');
-  const call = { ...state.call, logins: [...state.call.logins, name] };
+  const shown = shownName(name, ctx);
+  const call = { ...state.call, logins: [...state.call.logins, shown] };
   const claim = claimFor(name, state.phase, call, ctx);
-  if (ctx.isLocked(failureKeys(call, name))) {
+  if (ctx.isLocked(failureKeys(call, shown))) {
     // Locked out: same dialogue as a wrong secret, so the lockout cannot be probed either.
     return askSecret({ ...state, call }, { kind: 'unknown', name }, ctx);
   }
@@ -299,7 +312,7 @@ function askSecret(state: Extract<State, { tag: 'login' }>, claim: Claim, ctx: M
 function onVerifying(state: Extract<State, { tag: 'verifying' }>, input: Input, ctx: MachineContext): Step {
   if (input.type === 'carrier-lost') return lost(state, input);
   if (input.type !== 'verified') return stay(state);
-  const name = state.claim.kind === 'unknown' ? state.claim.name : nameOf(state.claim);
+  const name = shownName(state.claim.kind === 'unknown' ? state.claim.name : nameOf(state.claim), ctx);
   if (!input.ok || state.claim.kind === 'unknown') return refuse(state, ctx, name, 'wrong name or secret');
   const base = { ...state, tag: 'login' as const, step: 'name' as const, warned: false };
   const next = afterSecret(base, state.claim, ctx);
@@ -312,7 +325,7 @@ function nameOf(claim: Claim): string {
 
 function afterSecret(state: Extract<State, { tag: 'login' }>, claim: Claim, ctx: MachineContext): Step {
   if (claim.kind === 'ppp') return startPpp(state.call, claim, false);
-  if (claim.kind !== 'callback') return refuse(state, ctx, claim.name, 'unknown name');
+  if (claim.kind !== 'callback') return refuse(state, ctx, shownName(claim.name, ctx), 'unknown name');
   const entry = claim.entry;
   if (entry.callerSupplies) {
     return stay({ ...state, step: 'number', claim }, [

@@ -119,6 +119,15 @@ describe('session machine: the seed scenario', () => {
 });
 
 describe('session machine: refusals', () => {
+  it('keeps a configured name in the failure keys and the log', () => {
+    const r = run(
+      [ring(1, '5551234'), connect, { type: 'timeout' }, line('call')],
+      ctx({ config: testConfig({ callbacks: [testEntry({ pinHash: HASH })] }) }),
+    );
+    const r2 = run([line('x'), { type: 'verified', ok: false }], ctx(), r.state);
+    expect(r2.effects).toContainEqual({ do: 'failure', keys: ['name:call', 'cid:5551234'] });
+  });
+
   it('answers an unknown user exactly like a wrong password', () => {
     const unknown = run([...toFirstPrompt, line('mallory'), line('x'), { type: 'verified', ok: false }]);
     const c2 = ctx({
@@ -140,7 +149,9 @@ describe('session machine: refusals', () => {
     expect(r.state.tag).toBe('teardown');
     expect(r.state).toMatchObject({ outcome: 'login-refused' });
     expect(r.effects.filter((e) => e.do === 'failure')).toHaveLength(3);
-    expect(r.effects).toContainEqual({ do: 'failure', keys: ['name:bob', 'cid:5551234'] });
+    // An unknown name may be a password typed too early: never logged, no lockout key.
+    expect(r.effects).toContainEqual({ do: 'failure', keys: ['cid:5551234'] });
+    expect(JSON.stringify(r.effects)).not.toContain('bob');
     expect(r.effects.at(-1)).toEqual({ do: 'hangup' });
   });
 
