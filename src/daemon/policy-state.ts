@@ -16,29 +16,48 @@ export class SharedPolicyState implements PolicyState {
   private readonly file: string;
 
   constructor(
-    private cfg: SecurityConfig,
+    cfg: SecurityConfig,
     stateDir: string,
     private readonly log: Logger,
   ) {
     this.file = join(stateDir, 'limits.json');
-    const saved = this.read();
-    this.lockouts = Lockouts.fromJSON(cfg.lockout, saved?.lockouts);
-    this.rates = RateLimiter.fromJSON(cfg.rateLimit, saved?.rates);
+    try {
+      const saved = this.read();
+      this.lockouts = Lockouts.fromJSON(cfg.lockout, saved?.lockouts);
+      this.rates = RateLimiter.fromJSON(cfg.rateLimit, saved?.rates);
+    } catch (err) {
+      // A damaged file must not keep the daemon from answering: start counting afresh,
+      // and keep the file aside for a look.
+      log.error({
+        event: 'limits-unreadable',
+        file: this.file,
+        err: String(err),
+        keptAs: `${this.file}.bad`,
+      });
+      try {
+        renameSync(this.file, `${this.file}.bad`);
+      } catch {
+        /* nothing to keep */
+      }
+      this.lockouts = Lockouts.fromJSON(cfg.lockout, undefined);
+      this.rates = RateLimiter.fromJSON(cfg.rateLimit, undefined);
+    }
   }
 
   /** New limits on reload; what was counted so far is kept. */
   reconfigure(cfg: SecurityConfig): void {
-    this.cfg = cfg;
     this.lockouts = Lockouts.fromJSON(cfg.lockout, this.lockouts.toJSON());
     this.rates = RateLimiter.fromJSON(cfg.rateLimit, this.rates.toJSON());
   }
 
   private read(): { lockouts?: unknown; rates?: unknown } | undefined {
+    let text: string;
     try {
-      return JSON.parse(readFileSync(this.file, 'utf8')) as { lockouts?: unknown; rates?: unknown };
+      text = readFileSync(this.file, 'utf8');
     } catch {
-      return undefined;
+      return undefined; // first start
     }
+    return JSON.parse(text) as { lockouts?: unknown; rates?: unknown };
   }
 
   private save(): void {
