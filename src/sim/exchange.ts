@@ -65,6 +65,11 @@ export interface Exchange {
   /** Seq of the next event; pass it as `from` to ignore what happened before. */
   mark(): number;
   waitFor(pred: (e: SimEvent) => boolean, timeoutMs?: number, from?: number): Promise<SimEvent>;
+  /**
+   * Pulls a modem out, as an unplugged USB modem goes: its call ends (the far side
+   * gets NO CARRIER), its pty and link disappear, and its number is free for addModem.
+   */
+  unplug(number: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -283,6 +288,16 @@ class ExchangeImpl implements Exchange, Switchboard {
     if (!call || call.state !== 'connected') return;
     const to = call.caller === from ? call.callee : call.caller;
     to?.deliver(chunk);
+  }
+
+  async unplug(number: string): Promise<void> {
+    const d = digitsOf(number);
+    const m = this.list.find((x) => digitsOf(x.number) === d);
+    if (!m) return;
+    if (this.calls.has(m)) this.hangup(m, 'unplugged');
+    this.list.splice(this.list.indexOf(m), 1);
+    m.close();
+    if (m.link !== undefined) await removeLink(m.link, m.ttyPath);
   }
 
   async close(): Promise<void> {

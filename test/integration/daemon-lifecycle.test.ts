@@ -120,6 +120,24 @@ describe('UUCP lock', () => {
   });
 });
 
+describe('device trouble', () => {
+  it('a modem unplugged mid-call ends the call; the line waits for it and comes back', async () => {
+    bench = await startBench();
+    const b = bench;
+    const port = await b.openCaller();
+    await dialIn(port);
+    await b.exchange.unplug(SERVER);
+    await port.expect('NO CARRIER', 5_000);
+    expect(await b.callEnd()).toMatchObject({ outcome: 'carrier-lost' });
+    await b.tap.waitFor((e) => e.event === 'device-gone', 5_000);
+    // Missing for a while: the line retries with backoff and nothing else is affected.
+    await b.tap.waitFor((e) => e.event === 'line-open-failed' && e.code === 'DEVICE_MISSING', 10_000);
+    await b.exchange.addModem({ number: SERVER, callerId: true, link: b.config.lines[0]!.device });
+    await b.tap.waitForCount((e) => e.event === 'line-ready', 2, 10_000);
+    await dialIn(port);
+  });
+});
+
 describe('idle health check', () => {
   it('takes a line down when the modem stops answering AT, and brings it back', async () => {
     bench = await startBench((c) => ({
