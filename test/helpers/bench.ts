@@ -7,7 +7,13 @@ import { createLogger } from '../../src/log.js';
 import { LogTap, type LogEvent } from '../../src/log-tap.js';
 import { hashSecret } from '../../src/policy/index.js';
 import { CallerPort } from '../../src/sim/caller.js';
-import { createExchange, serveControl, type Exchange, type SimModem } from '../../src/sim/index.js';
+import {
+  createExchange,
+  serveControl,
+  type Exchange,
+  type Faults,
+  type SimModem,
+} from '../../src/sim/index.js';
 import { testConfig, testLine, testUser } from './config.js';
 import { writeStandin } from './standin.js';
 
@@ -44,14 +50,19 @@ export interface Bench {
 
 export async function startBench(
   tune: (c: Config) => Config = (c) => c,
-  opts: { configPath?: string; waitReady?: boolean; twoLines?: boolean } = {},
+  opts: { configPath?: string; waitReady?: boolean; twoLines?: boolean; serverFaults?: Partial<Faults> } = {},
 ): Promise<Bench> {
   const dir = mkdtempSync(join(tmpdir(), 'callbackd-it-'));
   mkdirSync(join(dir, 'lock'));
   passwordHash ??= await hashSecret(PASSWORD);
   const exchange = await createExchange({ ringIntervalMs: 100, connectSpeed: 33600 });
   const device = join(dir, `modem${SERVER}`);
-  const server = await exchange.addModem({ number: SERVER, callerId: true, link: device });
+  const server = await exchange.addModem({
+    number: SERVER,
+    callerId: true,
+    link: device,
+    faults: opts.serverFaults,
+  });
   const caller = await exchange.addModem({ number: CALLER, link: join(dir, `modem${CALLER}`) });
   const device2 = join(dir, `modem${SERVER2}`);
   const server2 = opts.twoLines ? await exchange.addModem({ number: SERVER2, link: device2 }) : undefined;

@@ -138,6 +138,18 @@ describe('device trouble', () => {
   });
 });
 
+describe('modem trouble', () => {
+  it('a modem that answers ERROR to its init is retried, and used once it stops', async () => {
+    bench = await startBench((c) => c, { waitReady: false, serverFaults: { errorOn: /&D3/ } });
+    const failed = await bench.tap.waitFor((e) => e.event === 'line-open-failed', 10_000);
+    expect(failed.code).toBe('MODEM_ERROR');
+    bench.server.setFaults({ errorOn: undefined });
+    await bench.tap.waitFor((e) => e.event === 'line-ready', 10_000);
+    const port = await bench.openCaller();
+    await dialIn(port);
+  });
+});
+
 describe('idle health check', () => {
   it('takes a line down when the modem stops answering AT, and brings it back', async () => {
     bench = await startBench((c) => ({
