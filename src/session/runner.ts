@@ -10,6 +10,9 @@ import type { PppProcess, SessionDeps } from './ports.js';
 import type { CallInfo, Effect, Input, State } from './types.js';
 import { LineKeeper } from './line-keeper.js';
 
+/** Longest PIN or password read at a prompt. */
+const SECRET_MAX_LENGTH = 256;
+
 /**
  * The effect loop of one line: the only place where the session touches I/O.
  * Inputs (modem events, effect results, the state timer) go through one queue, so
@@ -17,9 +20,6 @@ import { LineKeeper } from './line-keeper.js';
  * run in the background and come back as inputs stamped with the state serial they
  * were started in; a result from an earlier state is dropped.
  */
-/** Longest PIN or password read at a prompt. */
-const SECRET_MAX_LENGTH = 256;
-
 export class LineSession {
   private state: State = { tag: 'idle' };
   private serial = 0;
@@ -142,7 +142,18 @@ export class LineSession {
       while (this.queue.length > 0) {
         const { input, serial } = this.queue.shift()!;
         if (serial !== undefined && serial !== this.serial) continue;
-        await this.step(input);
+        try {
+          await this.step(input);
+        } catch (err) {
+          // A bug in one step must not stop the line: log it; the state timer or the
+          // next event moves the call on.
+          this.deps.log.error({
+            event: 'session-error',
+            line: this.deps.line.name,
+            input: input.type,
+            err: String(err),
+          });
+        }
       }
     } finally {
       this.draining = false;
@@ -162,7 +173,8 @@ export class LineSession {
   }
 
   private async step(input: Input): Promise<void> {
-    if (this.state.tag === 'idle' && input.type === 'ring') this.config = this.deps.config();
+    // A reload applies from the next call on: an idle line picks up the current config.
+    if (this.state.tag === 'idle') this.config = this.deps.config();
     const from = this.state;
     const { state, effects } = transition(from, input, this.context());
     if (state !== from) {
