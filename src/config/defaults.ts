@@ -19,6 +19,7 @@ export const DEFAULTS = {
     stateDir: '/run/callbackd',
     accountingFile: '/var/log/callbackd/accounting.jsonl',
     logLevel: 'info',
+    nologinDir: '/etc',
   } satisfies Omit<DaemonConfig, 'hostname'>,
   login: {
     issue: '\\n@ (\\L)\\n\\n',

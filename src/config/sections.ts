@@ -34,8 +34,9 @@ export function readDaemon(s: Section): DaemonConfig {
     accountingFile: s.string('accounting_file', d.accountingFile),
     logLevel: d.logLevel,
     hostname: s.string('hostname', hostname()),
+    nologinDir: s.string('nologin_dir', d.nologinDir),
   };
-  for (const key of ['lock_dir', 'state_dir', 'accounting_file'] as const) {
+  for (const key of ['lock_dir', 'state_dir', 'accounting_file', 'nologin_dir'] as const) {
     if (s.has(key)) check(s, key, rules.absolutePathProblem(s.string(key, '')));
   }
   const level = s.string('log_level', d.logLevel);

@@ -29,6 +29,11 @@ export interface DaemonConfig {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
   /** Shown for `@` in the issue text; defaults to os.hostname(). */
   hostname: string;
+  /**
+   * Where `nologin.<line name>` files are looked for (mgetty: /etc/nologin.ttyS1):
+   * while one exists, that line counts RINGs but does not answer.
+   */
+  nologinDir: string;
 }
 
 export interface LoginConfig {

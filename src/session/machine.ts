@@ -17,6 +17,8 @@ export interface MachineContext {
   isLocked(keys: string[]): boolean;
   /** Toll-fraud limits, read-only here; a dial-back is recorded with 'record-callback'. */
   rateCheck(entry: string, number: string): { ok: true } | { ok: false; reason: string };
+  /** The administrator switched answering off for this line (a nologin file). */
+  answerDisabled(): boolean;
 }
 
 const stay = (state: State, effects: Effect[] = []): Step => ({ state, effects });
@@ -125,6 +127,16 @@ function onIdle(input: Input, ctx: MachineContext): Step {
   }
   if (input.type !== 'ring' || !ctx.line.answer) return stay({ tag: 'idle' });
   if (input.count < ctx.line.rings) return stay({ tag: 'idle' });
+  if (ctx.answerDisabled()) {
+    return stay({ tag: 'idle' }, [
+      {
+        do: 'log',
+        level: 'info',
+        event: 'ring-ignored',
+        fields: { reason: 'nologin file', count: input.count },
+      },
+    ]);
+  }
   if (input.callerId && ctx.isLocked([`cid:${input.callerId}`])) {
     return stay({ tag: 'idle' }, [
       { do: 'log', level: 'warn', event: 'ring-ignored', fields: { reason: 'caller locked out' } },

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { CallbackEntry, Config } from '../config/types.js';
 import { errnoCode } from '../errors.js';
 import { LineReader } from '../login/index.js';
@@ -169,6 +171,7 @@ export class LineSession {
       now,
       isLocked: (keys) => p.isLocked(keys, now),
       rateCheck: (entry, number) => p.rateCheck(entry, number, now),
+      answerDisabled: () => existsSync(join(this.config.daemon.nologinDir, `nologin.${this.deps.line.name}`)),
     };
   }
 

@@ -50,6 +50,7 @@ export function testConfig(over: Partial<Config> = {}): Config {
       accountingFile: '/tmp/callbackd-test-state/accounting.jsonl',
       logLevel: 'info',
       hostname: 'testhost',
+      nologinDir: '/nonexistent',
     },
     timing: { ...FAST_TIMING },
     login: {

@@ -138,6 +138,23 @@ describe('device trouble', () => {
   });
 });
 
+describe('nologin file', () => {
+  it('a line with a nologin file counts RINGs but does not answer, and answers once it is gone', async () => {
+    bench = await startBench((c) => ({ ...c, daemon: { ...c.daemon, nologinDir: c.daemon.stateDir } }));
+    const b = bench;
+    const file = join(b.dir, 'nologin.ttyS1');
+    writeFileSync(file, 'maintenance\n');
+    const port = await b.openCaller();
+    await port.write(`ATDT${SERVER}\r`);
+    await b.tap.waitForCount((e) => e.event === 'ring-ignored', 2, 5_000);
+    expect(
+      b.exchange.events.some((e) => e.type === 'command' && e.modem === SERVER && e.line === 'ATA'),
+    ).toBe(false);
+    rmSync(file);
+    await port.expect('login: ', 10_000);
+  });
+});
+
 describe('modem trouble', () => {
   it('a modem that answers ERROR to its init is retried, and used once it stops', async () => {
     bench = await startBench((c) => c, { waitReady: false, serverFaults: { errorOn: /&D3/ } });

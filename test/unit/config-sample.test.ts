@@ -17,6 +17,7 @@ describe('config/callbackd.toml (the HOWTO setup)', () => {
       stateDir: '/run/callbackd',
       accountingFile: '/var/log/callbackd/accounting.jsonl',
       logLevel: 'info',
+      nologinDir: '/etc',
     });
     expect(cfg.lines).toHaveLength(1);
     const line = cfg.lines[0]!;

@@ -13,6 +13,7 @@ function ctx(over: Partial<MachineContext> = {}): MachineContext {
     now: 1_000,
     isLocked: () => false,
     rateCheck: () => ({ ok: true }),
+    answerDisabled: () => false,
     ...over,
   };
 }
@@ -90,6 +91,13 @@ describe('session machine: the seed scenario', () => {
     const c = ctx({ line: testLine({ rings: 3 }) });
     expect(run([ring(1), ring(2)], c).state.tag).toBe('idle');
     expect(run([ring(3)], c).state.tag).toBe('answering');
+  });
+
+  it('counts RINGs but does not answer while a nologin file switches the line off', () => {
+    const r = run([ring(1), ring(2)], ctx({ answerDisabled: () => true }));
+    expect(r.state.tag).toBe('idle');
+    expect(r.effects.filter((e) => e.do === 'log' && e.event === 'ring-ignored')).toHaveLength(2);
+    expect(r.effects.some((e) => e.do === 'answer')).toBe(false);
   });
 
   it('does not answer a locked-out caller ID', () => {
