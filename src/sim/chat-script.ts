@@ -1,3 +1,5 @@
+import { tokenizeChat } from '../modem/chat.js';
+
 /**
  * A small interpreter for chat(8) scripts: the demo's caller when the real `chat`
  * (Debian package ppp) is not installed. It understands what the call-back HOWTO's
@@ -15,14 +17,14 @@ export interface ChatIo {
   expect(text: string, timeoutMs: number, aborts: string[]): Promise<void>;
 }
 
+/** chat(8) tokens: the modem init's tokenizer, with chat's `#` comment lines left out. */
 export function tokenize(script: string): string[] {
-  const tokens: string[] = [];
-  const re = /'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"|(\S+)/g;
-  for (const rawLine of script.split('\n')) {
-    const line = rawLine.replace(/^\s*#.*$/, '');
-    for (const m of line.matchAll(re)) tokens.push(m[1] ?? m[2] ?? m[3] ?? '');
-  }
-  return tokens;
+  return tokenizeChat(
+    script
+      .split('\n')
+      .filter((l) => !/^\s*#/.test(l))
+      .join('\n'),
+  );
 }
 
 export function parseChat(script: string): ChatStep[] {
@@ -38,12 +40,12 @@ export function parseChat(script: string): ChatStep[] {
   return steps;
 }
 
-/** `a-s-b`: expect a; if it times out, send s and expect b. */
+/** `a-s-b`: expect a; if it times out, send s and expect b (`a-s` sends s and goes on). */
 function subExpects(word: string): { expect: string; send?: string }[] {
   const parts = word.split('-');
   const out: { expect: string; send?: string }[] = [{ expect: unescape(parts[0]!) }];
-  for (let i = 1; i + 1 < parts.length; i += 2) {
-    out.push({ send: parts[i]!, expect: unescape(parts[i + 1]!) });
+  for (let i = 1; i < parts.length; i += 2) {
+    out.push({ send: parts[i]!, expect: unescape(parts[i + 1] ?? '') });
   }
   return out;
 }
