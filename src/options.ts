@@ -36,6 +36,11 @@ export interface Timing {
   lockRecheckMs: number;
   /** Time given to pppd to exit after SIGTERM before SIGKILL. */
   pppStopMs: number;
+  /**
+   * While a call is up on a real serial port, how often DCD is read (TIOCMGET). Only
+   * during calls: a line waiting for RING runs no such timer.
+   */
+  carrierPollMs: number;
 }
 
 export const DEFAULT_TIMING: Readonly<Timing> = Object.freeze({
@@ -55,6 +60,7 @@ export const DEFAULT_TIMING: Readonly<Timing> = Object.freeze({
   reopenMaxMs: 60_000,
   lockRecheckMs: 5_000,
   pppStopMs: 5_000,
+  carrierPollMs: 1_000,
 });
 
 /** Bounds checked by validateTiming: [min, max] in ms. 0 allowed only where noted. */
@@ -75,6 +81,7 @@ export const TIMING_BOUNDS: Readonly<Record<keyof Timing, readonly [number, numb
   reopenMaxMs: [10, 3_600_000],
   lockRecheckMs: [10, 3_600_000],
   pppStopMs: [10, 120_000],
+  carrierPollMs: [50, 60_000],
 });
 
 /** Returns problems as `key: reason` strings; empty when the timing is usable. */
@@ -117,4 +124,5 @@ export const FAST_TIMING: Readonly<Timing> = Object.freeze({
   reopenMaxMs: 500,
   lockRecheckMs: 100,
   pppStopMs: 1_000,
+  carrierPollMs: 100,
 });

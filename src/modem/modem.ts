@@ -45,6 +45,7 @@ export class Modem {
   private disposed = false;
   private readonly rings: RingTracker;
   private healthTimer: NodeJS.Timeout | undefined;
+  private dcdTimer: NodeJS.Timeout | undefined;
   private readonly ringListeners = new Set<(r: RingEvent) => void>();
   private readonly junkListeners = new Set<(l: string) => void>();
   private readonly carrierListeners = new Set<() => void>();
@@ -237,6 +238,7 @@ export class Modem {
     if (this.disposed) return;
     this.disposed = true;
     clearTimeout(this.healthTimer);
+    clearTimeout(this.dcdTimer);
     for (const u of this.unsubs.splice(0)) u();
     this.waiter.fail(new CallbackdError('LINE_CLOSED', `${this.line}: modem disposed`));
   }
@@ -419,11 +421,29 @@ export class Modem {
   private connected(text: string): AnswerOutcome & DialOutcome {
     const r = parseResult(text);
     this.isOnline = true;
+    this.watchDcd();
     this.log.info({ event: 'connect', line: this.line, text });
     return r?.speed === undefined ? { kind: 'connect', text } : { kind: 'connect', speed: r.speed, text };
   }
 
+  /**
+   * During a call on a real serial port, read DCD every carrierPollMs: a modem set to
+   * &C1 drops it when the far end goes, even when no NO CARRIER text gets through.
+   * A line that cannot tell (a pty) stops the polling at the first read.
+   */
+  private watchDcd(): void {
+    if (this.transport.carrierEvents !== false) return;
+    clearTimeout(this.dcdTimer);
+    this.dcdTimer = setTimeout(async () => {
+      const on = await this.transport.getCarrier().catch(() => undefined);
+      if (!this.isOnline || this.disposed || on === undefined) return;
+      if (on) this.watchDcd();
+      else this.carrierLost('DCD dropped');
+    }, this.timing.carrierPollMs);
+  }
+
   private goOffline(): void {
+    clearTimeout(this.dcdTimer);
     this.isOnline = false;
     this.stream.reset();
     this.assembler.reset();

@@ -18,6 +18,8 @@ export class MemoryTransport implements Transport {
   openError: Error | undefined;
   /** When false, getCarrier() resolves undefined (a line that cannot tell). */
   carrierKnown = true;
+  /** When false, carrier changes are not pushed: the modem has to poll, as on a real tty. */
+  carrierEvents = true;
   openCount = 0;
 
   private opened = false;
@@ -61,7 +63,7 @@ export class MemoryTransport implements Transport {
   set carrier(on: boolean) {
     if (on === this.carrierOn) return;
     this.carrierOn = on;
-    for (const l of [...this.carrierListeners]) l(on);
+    if (this.carrierEvents) for (const l of [...this.carrierListeners]) l(on);
   }
 
   async open(): Promise<void> {

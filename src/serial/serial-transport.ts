@@ -194,6 +194,10 @@ class SerialTransport implements Transport {
     return () => this.closeListeners.delete(listener);
   }
 
+  get carrierEvents(): boolean {
+    return this.opts.signals !== undefined;
+  }
+
   onCarrierChange(listener: (on: boolean) => void): () => void {
     // Hardware DCD is not polled (no timers on an idle line); NO CARRIER text covers it.
     return this.opts.signals ? this.opts.signals.onCarrier(listener) : () => undefined;

@@ -21,6 +21,11 @@ export interface Transport {
   /** DCD state, or undefined when the line cannot tell (then NO CARRIER text is the signal). */
   getCarrier(): Promise<boolean | undefined>;
   /**
+   * True when onCarrierChange reports DCD changes as they happen (the simulator's
+   * signals); otherwise the modem reads getCarrier() every carrierPollMs during a call.
+   */
+  readonly carrierEvents?: boolean;
+  /**
    * Subscribe to DCD changes where the line can report them without polling (the
    * simulator's signals); absent otherwise. Returns the unsubscribe function.
    */

@@ -138,6 +138,38 @@ describe('online', () => {
     expect(lost).toHaveBeenCalledOnce();
   });
 
+  it('reads DCD during a call on a line that does not report it, and only then', async () => {
+    const s = scripted((c) => (c === 'ATA' ? res('CONNECT 9600') : undefined));
+    s.t.carrierEvents = false;
+    s.t.carrier = true;
+    const reads = vi.spyOn(s.t, 'getCarrier');
+    await vi.advanceTimersByTimeAsync(FAST_TIMING.carrierPollMs * 5);
+    expect(reads).not.toHaveBeenCalled(); // idle: no timer at all
+    const lost = vi.fn();
+    s.modem.onCarrierLost(lost);
+    await s.modem.answer();
+    await vi.advanceTimersByTimeAsync(FAST_TIMING.carrierPollMs * 3);
+    expect(reads.mock.calls.length).toBeGreaterThanOrEqual(2);
+    expect(lost).not.toHaveBeenCalled();
+    s.t.carrier = false;
+    await vi.advanceTimersByTimeAsync(FAST_TIMING.carrierPollMs);
+    expect(lost).toHaveBeenCalledOnce();
+    const after = reads.mock.calls.length;
+    await vi.advanceTimersByTimeAsync(FAST_TIMING.carrierPollMs * 5);
+    expect(reads.mock.calls.length).toBe(after); // offline again: polling stopped
+  });
+
+  it('stops reading DCD on a line that cannot tell', async () => {
+    const s = scripted((c) => (c === 'ATA' ? res('CONNECT 9600') : undefined));
+    s.t.carrierEvents = false;
+    s.t.carrierKnown = false;
+    const reads = vi.spyOn(s.t, 'getCarrier');
+    await s.modem.answer();
+    await vi.advanceTimersByTimeAsync(FAST_TIMING.carrierPollMs * 5);
+    expect(reads).toHaveBeenCalledOnce();
+    expect(s.modem.online).toBe(true);
+  });
+
   it('refuses AT commands while online', async () => {
     const { modem } = await online();
     await expect(modem.command('AT')).rejects.toMatchObject({ code: 'MODEM_BUSY' });
