@@ -62,6 +62,9 @@ export function transition(state: State, input: Input, ctx: MachineContext): Ste
     case 'ppp':
       return onPpp(state, input);
     case 'teardown':
+      if (state.farewell && (input.type === 'timeout' || input.type === 'carrier-lost')) {
+        return stay({ ...state, farewell: false }, [{ do: 'hangup' }]);
+      }
       if (input.type !== 'hung-up') return stay(state);
       return stay({ tag: 'idle' }, [
         {
@@ -106,6 +109,27 @@ function teardown(
   return stay({ tag: 'teardown', call, outcome, terminateCause, detail, pppExitCode }, [
     log,
     { do: 'hangup' },
+  ]);
+}
+
+/**
+ * Ends the call with a last text to the caller. The hang-up waits announceMs, so the
+ * words are out of the modem before DTR drops (mgetty pauses the same way).
+ */
+function farewell(
+  call: CallInfo,
+  text: string,
+  ctx: MachineContext,
+  outcome: string,
+  terminateCause: string,
+  detail?: string,
+): Step {
+  const end = teardown(call, outcome, terminateCause, detail);
+  const log = end.effects.filter((e) => e.do === 'log');
+  return stay({ ...(end.state as Extract<State, { tag: 'teardown' }>), farewell: true }, [
+    ...log,
+    { do: 'write', text },
+    { do: 'timer', ms: ctx.line.timing.announceMs },
   ]);
 }
 
@@ -230,8 +254,8 @@ function refuse(
   ];
   if (failures >= ctx.config.login.maxAttempts) {
     const bye = expandTokens(`\r\n${message}\r\n${ctx.config.login.goodbye}`, tokens(state.call, ctx));
-    const end = teardown(state.call, 'login-refused', 'User-Error', why);
-    return stay(end.state, [...effects, { do: 'write', text: bye }, ...end.effects]);
+    const end = farewell(state.call, bye, ctx, 'login-refused', 'User-Error', why);
+    return stay(end.state, [...effects, ...end.effects]);
   }
   const next = promptLogin(state.call, state.phase, failures, ctx, false);
   return stay(next.state, [...effects, { do: 'write', text: `\r\n${message}\r\n` }, ...next.effects]);
@@ -358,8 +382,7 @@ function announce(call: CallInfo, entry: CallbackEntry, number: string, ctx: Mac
       `\r\nCall-back not available now.\r\n${ctx.config.login.goodbye}`,
       tokens(call, ctx),
     );
-    const end = teardown(call, 'rate-limited', 'Service-Unavailable', limit.reason);
-    return stay(end.state, [{ do: 'write', text }, ...end.effects]);
+    return farewell(call, text, ctx, 'rate-limited', 'Service-Unavailable', limit.reason);
   }
   const withCb = { ...call, callback: { entry: entry.name, number, attempts: 0 } };
   const text = expandTokens(ctx.config.login.callbackMessage, tokens(call, ctx, number));

@@ -56,6 +56,8 @@ export type State =
       terminateCause: string;
       detail?: string;
       pppExitCode?: number | null;
+      /** A last text is on its way to the caller: hang up when the state timer fires. */
+      farewell?: boolean;
     }
   | { tag: 'stopped' };
 

@@ -72,6 +72,8 @@ describe('second login', () => {
       await port.write('not-the-password\r');
       await port.expect('Login incorrect', 5_000);
     }
+    // The goodbye gets out before the line drops.
+    await port.expect('Goodbye.', 5_000);
     await port.expect('NO CARRIER', 5_000);
     expect(await bench.callEnd()).toMatchObject({ outcome: 'login-refused', terminateCause: 'User-Error' });
     expect(bench.tap.events.filter((e) => e.event === 'login-refused')).toHaveLength(3);
