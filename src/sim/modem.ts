@@ -43,7 +43,9 @@ export class SimModemImpl implements CommandContext {
   private readonly timers = new TimerSet();
   private readonly reader = new CommandLineReader();
   private readonly escape = new EscapeDetector();
-  private sayAt = 0;
+  /** Delayed output, in the order it was said; one timer serves the head. */
+  private readonly outQueue: { at: number; write: () => void }[] = [];
+  private outTimer: TimerHandle | undefined;
   private escTimer: TimerHandle | undefined;
   private bytesInCall = 0;
   private readonly dcd: CarrierSignal;
@@ -116,17 +118,32 @@ export class SimModemImpl implements CommandContext {
 
   // --- output ---------------------------------------------------------------
 
-  /** Result and information text, in order, after the fault's response delay. */
+  /**
+   * Result and information text, in order, after the fault's response delay. One
+   * queue and one timer: two timers of nearly equal delay may fire in either order.
+   */
   private say(text: string, onWrite?: () => void): void {
-    const delay = this.faults.responseDelayMs;
     const write = (): void => {
       onWrite?.();
       if (text) this.line.write(text);
     };
+    const delay = this.faults.responseDelayMs;
+    if (delay === 0 && this.outQueue.length === 0) return write();
     const t = now();
-    if (delay === 0 && this.sayAt <= t) return write();
-    this.sayAt = Math.max(t + delay, this.sayAt);
-    this.timers.after(this.sayAt - t, write);
+    this.outQueue.push({ at: Math.max(t + delay, this.outQueue.at(-1)?.at ?? 0), write });
+    this.armOutput();
+  }
+
+  private armOutput(): void {
+    const head = this.outQueue[0];
+    if (this.outTimer !== undefined || head === undefined) return;
+    this.outTimer = this.timers.after(head.at - now(), () => {
+      this.outTimer = undefined;
+      // Timers may fire a fraction of a millisecond early.
+      const due = now() + 1;
+      while (this.outQueue.length > 0 && this.outQueue[0]!.at <= due) this.outQueue.shift()!.write();
+      this.armOutput();
+    });
   }
 
   result(name: ResultName, speed?: number): void {
@@ -323,6 +340,8 @@ export class SimModemImpl implements CommandContext {
 
   close(): void {
     this.timers.clear();
+    this.outTimer = undefined;
+    this.outQueue.length = 0;
     this.line?.close();
     this.dcd.clear();
   }
