@@ -1,26 +1,19 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createExchange, type Exchange, type SimModem } from '../../src/sim/index.js';
-import { Dte } from '../../src/sim/dte.js';
+import { addPair, dteSet } from '../helpers/sim-pair.js';
 
 let ex: Exchange;
 let a: SimModem;
 let b: SimModem;
-const dtes: Dte[] = [];
-
-async function dte(m: SimModem): Promise<Dte> {
-  const d = await Dte.open(m.ttyPath);
-  dtes.push(d);
-  return d;
-}
+const { dte, closeAll } = dteSet();
 
 beforeEach(async () => {
   ex = await createExchange({ ringIntervalMs: 40, escapeGuardMs: 60, dialDelayMs: 5, noAnswerAfterRings: 4 });
-  a = await ex.addModem({ number: '5551001' });
-  b = await ex.addModem({ number: '5551002' });
+  ({ a, b } = await addPair(ex));
 });
 
 afterEach(async () => {
-  for (const d of dtes.splice(0)) await d.close();
+  await closeAll();
   await ex.close();
 });
 
@@ -147,8 +140,7 @@ describe('calls', () => {
     });
     try {
       const m = await ex2.addModem({ number: '1' });
-      const d = await Dte.open(m.ttyPath);
-      dtes.push(d);
+      const d = await dte(m);
       await d.at('D2');
       await d.expect('NO CARRIER\r\n');
     } finally {

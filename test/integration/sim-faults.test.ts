@@ -3,19 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createExchange, type Exchange, type SimModem } from '../../src/sim/index.js';
-import { Dte } from '../../src/sim/dte.js';
+import type { Dte } from '../../src/sim/dte.js';
+import { addPair, dteSet } from '../helpers/sim-pair.js';
 
 let ex: Exchange;
 let a: SimModem;
 let b: SimModem;
 let dir: string;
-const dtes: Dte[] = [];
-
-async function dte(m: SimModem): Promise<Dte> {
-  const d = await Dte.open(m.ttyPath);
-  dtes.push(d);
-  return d;
-}
+const { dte, closeAll } = dteSet();
 
 const RESULT = /\r\n[A-Z0-9 ]+\r\n/;
 
@@ -27,12 +22,11 @@ beforeEach(async () => {
     noAnswerAfterRings: 100, // a ringing call outlives a loaded test machine
     eventLog: join(dir, 'events.jsonl'),
   });
-  a = await ex.addModem({ number: '5551001' });
-  b = await ex.addModem({ number: '5551002' });
+  ({ a, b } = await addPair(ex));
 });
 
 afterEach(async () => {
-  for (const d of dtes.splice(0)) await d.close();
+  await closeAll();
   await ex.close();
   rmSync(dir, { recursive: true, force: true });
 });

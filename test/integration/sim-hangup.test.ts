@@ -1,17 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createExchange, type Exchange, type SimModem } from '../../src/sim/index.js';
-import { Dte } from '../../src/sim/dte.js';
+import type { Dte } from '../../src/sim/dte.js';
+import { addPair, dteSet } from '../helpers/sim-pair.js';
 
 let ex: Exchange;
 let a: SimModem;
 let b: SimModem;
-const dtes: Dte[] = [];
-
-async function dte(m: SimModem): Promise<Dte> {
-  const d = await Dte.open(m.ttyPath);
-  dtes.push(d);
-  return d;
-}
+const { dte, closeAll } = dteSet();
 
 /** A's DTE dials B, B auto-answers; both DTEs have read their CONNECT. */
 async function connect(aSetup?: string): Promise<[Dte, Dte]> {
@@ -31,12 +26,11 @@ async function connect(aSetup?: string): Promise<[Dte, Dte]> {
 
 beforeEach(async () => {
   ex = await createExchange({ ringIntervalMs: 30, escapeGuardMs: 100, dialDelayMs: 2 });
-  a = await ex.addModem({ number: '5551001' });
-  b = await ex.addModem({ number: '5551002' });
+  ({ a, b } = await addPair(ex));
 });
 
 afterEach(async () => {
-  for (const d of dtes.splice(0)) await d.close();
+  await closeAll();
   await ex.close();
 });
 

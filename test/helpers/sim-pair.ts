@@ -1,0 +1,24 @@
+import type { Exchange, SimModem } from '../../src/sim/index.js';
+import { Dte } from '../../src/sim/dte.js';
+
+/** The two modems most simulator tests use: a (5551001) calls b (5551002). */
+export async function addPair(ex: Exchange): Promise<{ a: SimModem; b: SimModem }> {
+  const a = await ex.addModem({ number: '5551001' });
+  const b = await ex.addModem({ number: '5551002' });
+  return { a, b };
+}
+
+/** DTEs a test opened, closed together in afterEach (before the exchange goes). */
+export function dteSet(): { dte(m: SimModem): Promise<Dte>; closeAll(): Promise<void> } {
+  const open: Dte[] = [];
+  return {
+    dte: async (m) => {
+      const d = await Dte.open(m.ttyPath);
+      open.push(d);
+      return d;
+    },
+    closeAll: async () => {
+      for (const d of open.splice(0)) await d.close();
+    },
+  };
+}
