@@ -2,7 +2,8 @@ import { isCallbackdError } from '../errors.js';
 import { Modem, type AnswerOutcome, type DialOutcome } from '../modem/index.js';
 import { openWithRetry } from '../serial/index.js';
 import type { Transport } from '../serial/transport.js';
-import type { PppProcess, SessionDeps } from './ports.js';
+import type { PppRun } from '../ppp/index.js';
+import type { SessionDeps } from './ports.js';
 
 /**
  * Keeps one line usable: UUCP lock, tty, modem init, and reopening with backoff when
@@ -244,7 +245,7 @@ export class LineKeeper {
   }
 
   /** Gives the tty to a child: `start` gets a function that closes our handle. */
-  async handOver(start: (closeLine: () => Promise<void>) => Promise<PppProcess>): Promise<PppProcess> {
+  async handOver(start: (closeLine: () => Promise<void>) => Promise<PppRun>): Promise<PppRun> {
     const run = await start(async () => {
       this.modem?.dispose();
       this.modem = undefined;

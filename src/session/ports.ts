@@ -40,9 +40,6 @@ export interface CallRecord {
   bytesOut?: number;
 }
 
-/** pppd as the session sees it: src/ppp's run handle. */
-export type PppProcess = PppRun;
-
 export interface PppStarter {
   (o: {
     line: LineConfig;
@@ -53,7 +50,7 @@ export interface PppStarter {
     closeLine: () => Promise<void>;
     lock: LineLock;
     log: Logger;
-  }): Promise<PppProcess>;
+  }): Promise<PppRun>;
 }
 
 export interface SessionDeps {
@@ -70,7 +67,6 @@ export interface SessionDeps {
   /** Status reporting: the state tag and a few fields. */
   onState?: (s: { state: string; callId?: string; callerId?: string; error?: string }) => void;
   now?: () => number;
-  newCallId?: () => string;
   verifySecret: (hash: string | undefined, secret: string) => Promise<boolean>;
   /**
    * Carrier changes while callbackd does not hold the tty (pppd has it). Only lines

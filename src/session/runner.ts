@@ -8,7 +8,8 @@ import type { Modem } from '../modem/index.js';
 import { pppdOutcome, pppdTraffic } from '../ppp/index.js';
 import type { Transport } from '../serial/transport.js';
 import { transition, type MachineContext } from './machine.js';
-import type { PppProcess, SessionDeps } from './ports.js';
+import type { PppRun } from '../ppp/index.js';
+import type { SessionDeps } from './ports.js';
 import type { CallInfo, Effect, Input, State } from './types.js';
 import { LineKeeper } from './line-keeper.js';
 
@@ -30,7 +31,7 @@ export class LineSession {
   private timer: NodeJS.Timeout | undefined;
   private reader: LineReader | undefined;
   private readerOn = false;
-  private ppp: PppProcess | undefined;
+  private ppp: PppRun | undefined;
   /** pppd's byte counts for the call's record, from its exit report. */
   private traffic: { bytesIn: number; bytesOut: number } | undefined;
   private stopping = false;
@@ -48,10 +49,6 @@ export class LineSession {
       (e) => this.onLineDown(e),
     );
     this.stopped = new Promise((r) => (this.stoppedResolve = r));
-  }
-
-  get stateTag(): string {
-    return this.state.tag;
   }
 
   get busy(): boolean {
@@ -100,7 +97,7 @@ export class LineSession {
           count: r.count,
           callerId: r.callerId,
           now: this.now(),
-          callId: this.deps.newCallId?.() ?? randomUUID(),
+          callId: randomUUID(),
         }),
       ),
       modem.onData((b) => this.onData(b)),

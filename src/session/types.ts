@@ -80,7 +80,6 @@ export type Input =
   | { type: 'dialed'; result: DialResult }
   | { type: 'ppp-exit'; outcome: string; terminateCause: string; description: string; code: number | null }
   | { type: 'ppp-failed'; message: string }
-  | { type: 'reset-done' }
   /** Another line's call asks this idle line to dial the call-back. */
   | { type: 'callback'; call: CallInfo; entry: CallbackEntry; number: string }
   | { type: 'transferred'; ok: boolean; line?: string }
