@@ -8,20 +8,10 @@ set -u
 R=$E2E_RESULT
 D=$R/run
 t0=$(date +%s%N)
-mark() { echo "mark $1 $(( ($(date +%s%N) - t0) / 1000000 ))"; }
+. "$(dirname "$0")/pair-lib.sh"
 echo "lock" >/etc/ppp/options
-echo "pppuser * right-secret *" >/etc/ppp/pap-secrets
-chmod 600 /etc/ppp/pap-secrets
-printf 'password %s\n' "${E2E_PAP_CLIENT_SECRET:-right-secret}" >"$D/client-secret"
-chmod 600 "$D/client-secret"
-
-socat pty,raw,echo=0,link="$D/a" pty,raw,echo=0,link="$D/b" &
-for _ in $(seq 50); do [ -e "$D/b" ] && break; sleep 0.1; done
-# With a wrong secret the client exits at once; a modem would keep the line up while our
-# pppd finishes (TermReq, then exit 11), but socat would hang the pty up at once and pppd
-# would report 16. Holding the client's pty open keeps the modem's behaviour.
-hold_line() { [ -n "${E2E_PAP_CLIENT_SECRET:-}" ] && exec 9<>"$D/b"; }
-hold_line
+pap_secrets
+pty_pair
 
 node "$E2E_REPO/test/e2e/handover-driver.mjs" "$D/a" /run/lock "${E2E_DRIVER_MODE:-handover}" >"$R/driver.out" 2>"$R/driver.log" 9>&- &
 driver=$!

@@ -6,23 +6,14 @@ set -u
 R=$E2E_RESULT
 D=$R/run
 t0=$(date +%s%N)
-echo "pppuser * right-secret *" >/etc/ppp/pap-secrets
-chmod 600 /etc/ppp/pap-secrets
-printf 'user pppuser\npassword %s\n' "${E2E_PAP_CLIENT_SECRET:-right-secret}" >"$D/client-secret"
-chmod 600 "$D/client-secret"
-
-socat pty,raw,echo=0,link="$D/a" pty,raw,echo=0,link="$D/b" &
-for _ in $(seq 50); do [ -e "$D/b" ] && break; sleep 0.1; done
-# With a wrong secret the client exits at once; a modem would keep the line up while our
-# pppd finishes (TermReq, then exit 11), but socat would hang the pty up at once and pppd
-# would report 16. Holding the client's pty open keeps the modem's behaviour.
-hold_line() { [ -n "${E2E_PAP_CLIENT_SECRET:-}" ] && exec 9<>"$D/b"; }
-hold_line
+. "$(dirname "$0")/pair-lib.sh"
+pap_secrets
+pty_pair
 
 pppd "$D/a" 115200 nodetach local nolock require-pap 192.168.1.1:192.168.1.2 \
   logfile "$R/server-pppd.log" debug >/dev/null 2>&1 9>&- &
 server=$!
-unshare -n pppd "$D/b" 115200 nodetach local nolock file "$D/client-secret" noauth \
+unshare -n pppd "$D/b" 115200 nodetach local nolock user pppuser file "$D/client-secret" noauth \
   noipdefault logfile "$R/client-pppd.log" debug >/dev/null 2>&1 9>&- &
 client=$!
 
