@@ -233,6 +233,14 @@ export class Modem {
     await this.transport.write(b);
   }
 
+  /**
+   * Ends the command in flight now (a dial waiting for its result, say) with ABORTED;
+   * the modem stays usable, so a hang-up can follow at once instead of queueing.
+   */
+  abortCommand(): void {
+    this.waiter.fail(new CallbackdError('ABORTED', `${this.line}: command aborted`));
+  }
+
   /** Stops listening to the transport, e.g. before the tty is handed to pppd. */
   dispose(): void {
     if (this.disposed) return;

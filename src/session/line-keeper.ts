@@ -261,6 +261,19 @@ export class LineKeeper {
     this.locked = true;
   }
 
+  /** A stop that is overdue: close without talking to the modem (HUPCL drops DTR). */
+  async abandon(): Promise<void> {
+    this.retrying = false;
+    clearTimeout(this.healthTimer);
+    this.abort?.abort();
+    this.modem?.dispose();
+    this.modem = undefined;
+    await this.closeTransport();
+    this.up = false;
+    this.locked = true; // whatever we hold, release it
+    await this.releaseLock().catch(() => undefined);
+  }
+
   private async closeTransport(): Promise<void> {
     this.unsubClose?.();
     this.unsubClose = undefined;
@@ -269,13 +282,18 @@ export class LineKeeper {
     if (t?.isOpen) await t.close().catch(() => undefined);
   }
 
-  /** Daemon stop: hang up if a call is up, close, leave no lock behind. */
+  /**
+   * Daemon stop: hang up if a call is up, close, leave no lock behind. A command in
+   * flight (a dial waits up to a minute for its result) is cut short first, so the
+   * hang-up does not queue behind it.
+   */
   async close(): Promise<void> {
     this.retrying = false;
     clearTimeout(this.healthTimer);
     this.abort?.abort();
     await this.bringing;
     if (this.modem && this.transport?.isOpen) {
+      this.modem.abortCommand();
       await this.modem.hangup().catch(() => undefined);
     }
     this.modem?.dispose();

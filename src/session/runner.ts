@@ -83,6 +83,44 @@ export class LineSession {
     return true;
   }
 
+  get isStopped(): boolean {
+    return this.state.tag === 'stopped';
+  }
+
+  /**
+   * The last resort of a stop that is overdue: record the call in progress (once: the
+   * machine writes nothing from 'stopped'), kill pppd, close the tty without waiting
+   * for the modem, free the lock.
+   */
+  async abandon(): Promise<void> {
+    const s = this.state;
+    if (s.tag === 'stopped') return;
+    this.serial++; // whatever is still in flight is stale from now on
+    this.clearTimer();
+    this.state = { tag: 'stopped' };
+    const call = 'call' in s ? s.call : undefined;
+    if (s.tag === 'teardown') {
+      await this.perform({
+        do: 'finish',
+        call,
+        outcome: s.outcome,
+        terminateCause: s.terminateCause,
+        detail: s.detail,
+        pppExitCode: s.pppExitCode,
+      });
+    } else if (call) {
+      await this.perform({
+        do: 'finish',
+        call,
+        outcome: 'daemon-stopped',
+        terminateCause: 'Admin-Reboot',
+        detail: `stop overdue in ${s.tag}`,
+      });
+    }
+    void this.ppp?.stop(0);
+    await this.shutDown(true);
+  }
+
   /** Hang up cleanly (stopping pppd first) and close the line. */
   async stop(): Promise<void> {
     if (!this.stopping) {
@@ -234,10 +272,10 @@ export class LineSession {
     if (this.stopping) this.push({ type: 'stop' });
   }
 
-  private async shutDown(): Promise<void> {
+  private async shutDown(abandon = false): Promise<void> {
     this.clearTimer();
     this.dropSubscriptions();
-    await this.keeper.close();
+    await (abandon ? this.keeper.abandon() : this.keeper.close());
     this.report();
     this.stoppedResolve?.();
   }
