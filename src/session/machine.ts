@@ -172,10 +172,18 @@ function onIdle(input: Input, ctx: MachineContext): Step {
     callerId: input.callerId,
     logins: [],
   };
-  return stay({ tag: 'answering', call }, [{ do: 'answer' }]);
+  // The answer has its own timeout in the modem; this bound also covers what comes
+  // before it (the UUCP lock in a directory anyone can write to), so the state ends.
+  const t = ctx.line.timing;
+  return stay({ tag: 'answering', call }, [
+    { do: 'answer' },
+    { do: 'timer', ms: t.answerMs + 2 * t.commandMs },
+  ]);
 }
 
 function onAnswering(state: Extract<State, { tag: 'answering' }>, input: Input, ctx: MachineContext): Step {
+  if (input.type === 'timeout')
+    return teardown(state.call, 'answer-timeout', 'Lost-Carrier', 'no answer result in time');
   if (input.type !== 'answered') return stay(state);
   const r = input.result;
   // Another program (minicom, cu) has the line: we never picked up, so no call to end.

@@ -126,6 +126,17 @@ describe('session machine: the seed scenario', () => {
   });
 });
 
+describe('session machine: every state has a deadline', () => {
+  it('answering ends when no answer result comes in time', () => {
+    const r = run([ring()]);
+    expect(r.state.tag).toBe('answering');
+    expect(r.effects.some((e) => e.do === 'timer')).toBe(true);
+    const t = run([{ type: 'timeout' }], ctx(), r.state);
+    expect(t.state).toMatchObject({ tag: 'teardown', outcome: 'answer-timeout' });
+    expect(t.effects).toContainEqual({ do: 'hangup' });
+  });
+});
+
 describe('session machine: the login deadline', () => {
   const timers = (effects: Effect[]) => effects.flatMap((e) => (e.do === 'timer' ? [e.ms] : []));
 
