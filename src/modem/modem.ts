@@ -489,6 +489,12 @@ export class Modem {
     }
     if (cid) return this.callerId(cid);
     if (this.waiter.offer(line)) return;
+    // The modem reporting the end of a connection (after our hang-up, or the caller's)
+    // is not junk: it is the ordinary last word of every call.
+    if (r?.result === 'NO CARRIER') {
+      this.log.debug({ event: 'late-result', line: this.line, text: line });
+      return;
+    }
     this.junk(line, 'unexpected text on idle line');
   }
 
