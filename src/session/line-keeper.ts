@@ -171,30 +171,36 @@ export class LineKeeper {
   }
 
   async dial(number: string): Promise<DialOutcome | { kind: 'lock-held' | 'line-down' }> {
-    if (!(await this.ensureOpen())) return { kind: 'line-down' };
+    if ((await this.ensureOpen()) === 'down') return { kind: 'line-down' };
     if (!(await this.takeLock())) return { kind: 'lock-held' };
     return this.modem!.dial(number);
   }
 
-  /** Reopens the tty after pppd had it. */
-  private async ensureOpen(): Promise<boolean> {
-    if (this.modem && this.transport?.isOpen) return true;
+  /**
+   * Reopens the tty after pppd had it. 'reset' when it did: opening resets the modem
+   * (DTR drop and init), which is a hang-up already.
+   */
+  private async ensureOpen(): Promise<'open' | 'reset' | 'down'> {
+    if (this.modem && this.transport?.isOpen) return 'open';
     try {
       await this.openAndInit();
       this.up = true;
       this.onUp();
-      return true;
+      return 'reset';
     } catch (err) {
       this.log.error({ event: 'reopen-failed', line: this.name, err: (err as Error).message });
       await this.closeTransport();
       this.up = false;
-      return false;
+      return 'down';
     }
   }
 
-  /** On hook and back to the init state; a modem that will not reset takes the line down. */
+  /**
+   * On hook and back to the init state, once: after pppd the reopen has done both. A
+   * modem that will not reset takes the line down.
+   */
   async hangup(): Promise<void> {
-    if (!(await this.ensureOpen())) return;
+    if ((await this.ensureOpen()) !== 'open') return;
     try {
       await this.modem!.hangup();
       await this.modem!.init(this.deps.line.init);

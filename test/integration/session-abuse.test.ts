@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   CALLER,
+  SERVER,
   PASSWORD,
   answerCallback,
   dialIn,
@@ -65,5 +66,28 @@ describe('the lock directory goes away while pppd has the line', () => {
     await dialIn(port);
     await port.write('nobody\r');
     await port.expect('Password: ', 5_000);
+  });
+});
+
+describe('after pppd', () => {
+  it('the modem is reset once (DTR drop and init), not twice', async () => {
+    bench = await startBench();
+    const port = await bench.openCaller();
+    await dialIn(port);
+    await port.write('call\r');
+    await port.expect('NO CARRIER', 5_000);
+    await answerCallback(port);
+    await port.write('pppuser\r');
+    await port.expect('Password: ', 5_000);
+    await port.write(`${PASSWORD}\r`);
+    await pingStandin(port, 'up');
+    const exit = bench.exchange.events.at(-1)!.seq + 1;
+    bench.caller.dropCarrier();
+    await bench.callEnd();
+    await bench.tap.waitFor((e) => e.event === 'state' && e.to === 'idle', 5_000, 'idle');
+    const inits = bench.exchange.events.filter(
+      (e) => e.seq >= exit && e.type === 'command' && e.modem === SERVER && /^ATZ/i.test(String(e.line)),
+    );
+    expect(inits).toHaveLength(1);
   });
 });
