@@ -1,6 +1,7 @@
 import type { CallbackEntry, Config, LineConfig } from '../config/types.js';
 import { expandTokens, validLoginName } from '../login/index.js';
 import { asksSecret, identify, resolveCallback, screenCallerId, secretHashFor } from '../policy/index.js';
+import type { DialFailure, Outcome, TerminateCause, Traffic } from '../call-end.js';
 import type { CallInfo, Claim, Effect, Input, LoginClock, Phase, State, Step } from './types.js';
 
 /**
@@ -74,6 +75,7 @@ export function transition(state: State, input: Input, ctx: MachineContext): Ste
           terminateCause: state.terminateCause,
           detail: state.detail,
           pppExitCode: state.pppExitCode,
+          traffic: state.traffic,
         },
       ]);
     case 'stopped':
@@ -95,10 +97,10 @@ function stop(state: State): Step {
 
 function teardown(
   call: CallInfo | undefined,
-  outcome: string,
-  terminateCause: string,
+  outcome: Outcome,
+  terminateCause: TerminateCause,
   detail?: string,
-  pppExitCode?: number | null,
+  ppp?: { exitCode: number | null; traffic?: Traffic },
 ): Step {
   const log: Effect = {
     do: 'log',
@@ -106,7 +108,9 @@ function teardown(
     event: 'call-ending',
     fields: { outcome, terminateCause, ...(detail ? { detail } : {}) },
   };
-  return stay({ tag: 'teardown', call, outcome, terminateCause, detail, pppExitCode }, [
+  const pppExitCode = ppp?.exitCode;
+  const traffic = ppp?.traffic;
+  return stay({ tag: 'teardown', call, outcome, terminateCause, detail, pppExitCode, traffic }, [
     log,
     { do: 'hangup' },
   ]);
@@ -120,8 +124,8 @@ function farewell(
   call: CallInfo,
   text: string,
   ctx: MachineContext,
-  outcome: string,
-  terminateCause: string,
+  outcome: Outcome,
+  terminateCause: TerminateCause,
   detail?: string,
 ): Step {
   const end = teardown(call, outcome, terminateCause, detail);
@@ -188,7 +192,7 @@ function onAnswering(state: Extract<State, { tag: 'answering' }>, input: Input, 
   const r = input.result;
   // Another program (minicom, cu) has the line: we never picked up, so no call to end.
   if (r.kind === 'lock-held') return stay({ tag: 'idle' });
-  if (r.kind !== 'connect' || !('text' in r)) {
+  if (r.kind !== 'connect') {
     return teardown(state.call, `answer-${r.kind}`, 'Lost-Carrier');
   }
   const call = { ...state.call, connect: r.text, speed: r.speed };
@@ -464,21 +468,21 @@ function dial(
 }
 
 /** Outcomes after which another attempt cannot help: the modem refuses the command. */
-const FINAL_DIAL_OUTCOMES = new Set(['error']);
+const FINAL_DIAL_OUTCOMES: ReadonlySet<DialFailure> = new Set(['error']);
 
 function onDialing(state: Extract<State, { tag: 'dialing' }>, input: Input, ctx: MachineContext): Step {
-  let kind: string;
-  if (input.type === 'dialed') kind = input.result.kind;
-  else if (input.type === 'timeout') kind = 'timeout';
-  else return stay(state);
-  const call = { ...state.call, callback: { ...state.call.callback!, lastOutcome: kind } };
-  if (kind === 'connect' && input.type === 'dialed' && 'text' in input.result) {
-    const leg = { ...call, connect: input.result.text, speed: input.result.speed };
+  if (input.type !== 'dialed' && input.type !== 'timeout') return stay(state);
+  const r = input.type === 'dialed' ? input.result : ({ kind: 'timeout' } as const);
+  if (r.kind === 'connect') {
+    const cb = { ...state.call.callback!, lastOutcome: r.kind };
+    const leg = { ...state.call, callback: cb, connect: r.text, speed: r.speed };
     return stay({ tag: 'settling', call: leg, phase: 2 }, [
       { do: 'log', level: 'info', event: 'callback-connected', fields: { attempt: state.attempt } },
       { do: 'timer', ms: ctx.line.timing.settleMs },
     ]);
   }
+  const kind: DialFailure = r.kind;
+  const call = { ...state.call, callback: { ...state.call.callback!, lastOutcome: kind } };
   const log: Effect = {
     do: 'log',
     level: 'warn',
@@ -511,7 +515,10 @@ function startPpp(
 
 function onPpp(state: Extract<State, { tag: 'ppp' }>, input: Input): Step {
   if (input.type === 'ppp-exit') {
-    return teardown(state.call, input.outcome, input.terminateCause, input.description, input.code);
+    return teardown(state.call, input.outcome, input.terminateCause, input.description, {
+      exitCode: input.code,
+      traffic: input.traffic,
+    });
   }
   if (input.type === 'ppp-failed')
     return teardown(state.call, 'ppp-spawn-failed', 'NAS-Error', input.message);

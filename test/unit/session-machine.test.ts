@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { transition, type MachineContext } from '../../src/session/machine.js';
-import type { Effect, Input, State } from '../../src/session/types.js';
+import type { DialFailure } from '../../src/call-end.js';
+import type { DialResult, Effect, Input, State } from '../../src/session/types.js';
 import { testConfig, testEntry, testLine, testUser } from '../helpers/config.js';
 
 const HASH = 'scrypt$16384$8$1$c2FsdA==$aGFzaA=='; // never verified here: verification is an effect
@@ -40,10 +41,10 @@ const ring = (count = 1, callerId?: string): Input => ({
   callId: 'c1',
 });
 const connect: Input = { type: 'answered', result: { kind: 'connect', text: 'CONNECT 33600', speed: 33600 } };
-const dialed = (kind: string): Input =>
+const dialed = (kind: DialFailure | 'connect'): Input =>
   kind === 'connect'
     ? { type: 'dialed', result: { kind: 'connect', text: 'CONNECT 33600', speed: 33600 } }
-    : { type: 'dialed', result: { kind } };
+    : { type: 'dialed', result: { kind } as DialResult };
 const line = (text: string): Input => ({ type: 'line', text });
 const writes = (effects: Effect[]) => effects.flatMap((e) => (e.do === 'write' ? [e.text] : [])).join('');
 const toFirstPrompt: Input[] = [ring(), connect, { type: 'timeout' }];
@@ -348,7 +349,7 @@ describe('session machine: carrier loss and teardown', () => {
     const exit: Input = {
       type: 'ppp-exit',
       code: 11,
-      outcome: 'peer-auth-failed',
+      outcome: 'ppp-peer-auth-failed',
       terminateCause: 'Service-Unavailable',
       description: 'peer failed to authenticate',
     };
@@ -356,7 +357,10 @@ describe('session machine: carrier loss and teardown', () => {
     expect(r.state.tag).toBe('idle');
     const finishes = r.effects.filter((e) => e.do === 'finish');
     expect(finishes).toHaveLength(1);
-    expect(finishes[0]).toMatchObject({ outcome: 'peer-auth-failed', terminateCause: 'Service-Unavailable' });
+    expect(finishes[0]).toMatchObject({
+      outcome: 'ppp-peer-auth-failed',
+      terminateCause: 'Service-Unavailable',
+    });
   });
 
   it('stop during pppd asks pppd to stop; stop elsewhere finishes the call', () => {
