@@ -242,8 +242,9 @@ export class LineSession {
     // A reload applies from the next call on: an idle line picks up the current config.
     if (this.state.tag === 'idle') this.config = this.deps.config();
     const from = this.state;
-    const { state, effects } = transition(from, input, this.context());
-    if (state !== from) {
+    const step = transition(from, input, this.context());
+    const state = step.state ?? from;
+    if (step.state) {
       this.serial++;
       this.clearTimer();
       this.state = state;
@@ -257,7 +258,7 @@ export class LineSession {
       });
       this.report();
     }
-    for (const effect of effects) await this.perform(effect);
+    for (const effect of step.effects) await this.perform(effect);
     if (state.tag === 'idle' && from.tag !== 'idle') await this.backToIdle();
     if (state.tag === 'stopped' && from.tag !== 'stopped') await this.shutDown();
   }
