@@ -44,7 +44,6 @@ export class Modem {
   private readonly stream = new OnlineStream();
   private disposed = false;
   private readonly rings: RingTracker;
-  private healthTimer: NodeJS.Timeout | undefined;
   private dcdTimer: NodeJS.Timeout | undefined;
   private readonly ringListeners = new Set<(r: RingEvent) => void>();
   private readonly junkListeners = new Set<(l: string) => void>();
@@ -199,35 +198,6 @@ export class Modem {
     return this.exclusive(async () => (await this.answersAt()) || (await this.answersAt()));
   }
 
-  /**
-   * Runs healthCheck every timing.healthCheckMs while idle (the only timer an idle line
-   * has); calls onFail when the modem stops answering. Returns the stop function.
-   */
-  startHealthChecks(onFail: () => void): () => void {
-    const every = this.timing.healthCheckMs;
-    const stop = () => {
-      clearTimeout(this.healthTimer);
-      this.healthTimer = undefined;
-    };
-    if (every <= 0) return stop;
-    const schedule = () => {
-      this.healthTimer = setTimeout(async () => {
-        if (this.disposed) return;
-        if (this.isOnline || this.waiter.busy) return schedule(); // busy with a call: not idle
-        const ok = await this.healthCheck().catch(() => false);
-        if (this.disposed) return;
-        if (ok) schedule();
-        else {
-          this.log.error({ event: 'health-check-failed', line: this.line });
-          onFail();
-        }
-      }, every);
-    };
-    stop();
-    schedule();
-    return stop;
-  }
-
   async write(b: Buffer | string): Promise<void> {
     this.assertUsable();
     await this.transport.write(b);
@@ -245,7 +215,6 @@ export class Modem {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    clearTimeout(this.healthTimer);
     clearTimeout(this.dcdTimer);
     for (const u of this.unsubs.splice(0)) u();
     this.waiter.fail(new CallbackdError('LINE_CLOSED', `${this.line}: modem disposed`));

@@ -245,24 +245,4 @@ describe('health check', () => {
     expect(await settle(silent.modem.healthCheck())).toBe(false);
     expect(silent.commands).toEqual(['AT', 'AT']);
   });
-
-  it('runs every healthCheckMs while idle and reports a dead modem', async () => {
-    let alive = true;
-    const { modem, commands } = scripted(() => (alive ? res('OK') : undefined), { healthCheckMs: 10_000 });
-    const dead = vi.fn();
-    const stop = modem.startHealthChecks(dead);
-    await vi.advanceTimersByTimeAsync(10_000);
-    expect(commands).toEqual(['AT']);
-    alive = false;
-    await vi.advanceTimersByTimeAsync(10_000 + 2 * FAST_TIMING.commandMs);
-    expect(dead).toHaveBeenCalledOnce();
-    stop();
-    expect(vi.getTimerCount()).toBe(0);
-  });
-
-  it('sets no timer at all when healthCheckMs is 0', () => {
-    const { modem } = scripted(() => res('OK'), { healthCheckMs: 0 });
-    modem.startHealthChecks(() => undefined);
-    expect(vi.getTimerCount()).toBe(0);
-  });
 });
