@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { isCallbackdError } from '../errors.js';
-import { hashSecret } from '../policy/hash.js';
+import { hashSecret } from './secret-hash.js';
 import { loadConfig, plural } from './load.js';
 
 /** Streams the handlers use, injectable so tests can drive them without a process. */

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { basename } from 'node:path';
 import { DEFAULT_TIMING, validateTiming, type Timing } from '../options.js';
-import { isSecretHash } from '../policy/hash.js';
+import { isSecretHash } from './secret-hash.js';
 import type {
   CallbackEntry,
   DaemonConfig,
@@ -186,10 +186,22 @@ function readRules(s: Section): NumberRules {
     maxLength: s.int('max_length', d.maxLength, 1, 32),
     modifiers: s.string('modifiers', d.modifiers),
   };
+  // Set only when written, so the policy's defaults (no service codes, + is 00,
+  // national prefix 0) are stated in one place.
+  if (s.has('service_codes')) out.serviceCodes = s.bool('service_codes', false);
+  const intl = s.string('international_prefix');
+  if (intl !== undefined) out.internationalPrefix = intl;
+  const national = s.string('national_prefix');
+  if (national !== undefined) out.nationalPrefix = national;
+  const cc = s.string('country_code');
+  if (cc !== undefined) out.countryCode = cc;
   out.allow.forEach((r, i) => check(s, `allow[${i}]`, rules.numberRuleProblem(r)));
   out.deny.forEach((r, i) => check(s, `deny[${i}]`, rules.numberRuleProblem(r)));
   if (out.minLength > out.maxLength) s.problem('min_length', `larger than max_length (${out.maxLength})`);
   check(s, 'modifiers', rules.modifiersProblem(out.modifiers));
+  if (intl !== undefined) check(s, 'international_prefix', rules.digitPrefixProblem(intl, false));
+  if (national !== undefined) check(s, 'national_prefix', rules.digitPrefixProblem(national, true));
+  if (cc !== undefined) check(s, 'country_code', rules.digitPrefixProblem(cc, false));
   s.done();
   return out;
 }

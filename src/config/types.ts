@@ -102,6 +102,17 @@ export interface NumberRules {
   maxLength: number;
   /** Dial modifiers allowed besides digits, e.g. "," (pause) or "W" (wait for tone). */
   modifiers: string;
+  /**
+   * `*` and `#` are service codes (call forwarding, caller-ID suppression): refused
+   * unless this is true, even when `modifiers` names them. Default false.
+   */
+  serviceCodes?: boolean;
+  /** What a typed `+` stands for and is dialled as (Europe "00", NANP "011"). Default "00". */
+  internationalPrefix?: string;
+  /** The line's own country code (e.g. "49"): +49 / 0049 numbers become national ones. */
+  countryCode?: string;
+  /** Prefix of national numbers in the national form (Germany "0", NANP "1"). Default "0". */
+  nationalPrefix?: string;
 }
 
 export interface CallbackEntry {

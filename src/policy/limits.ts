@@ -243,9 +243,14 @@ export class RateLimiter {
   }
 }
 
-/** Pauses do not make a different destination: 0,123 and 0123 share one limit. */
-function numberKey(number: string): string {
-  return number.replace(/[,W]/g, '');
+/**
+ * One destination, one limit: the key is the digits of the normalised dial string
+ * (checkNumber's output), so pauses and service-code characters do not make a new
+ * number: 0,301234, 0301234# and 0301234## share one limit. A leading + (only in an
+ * operator's fixed number) is kept.
+ */
+export function numberKey(number: string): string {
+  return (number.startsWith('+') ? '+' : '') + number.replace(/[^0-9]/g, '');
 }
 
 /** Only the latest `limit` times matter: if they are all in the window the limit is reached. */
