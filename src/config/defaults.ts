@@ -16,7 +16,7 @@ import type {
 export const DEFAULTS = {
   daemon: {
     lockDir: '/var/lock',
-    stateDir: '/run/callbackd',
+    stateDir: '/var/lib/callbackd',
     accountingFile: '/var/log/callbackd/accounting.jsonl',
     logLevel: 'info',
     nologinDir: '/etc',

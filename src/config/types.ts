@@ -22,7 +22,7 @@ export interface Config {
 export interface DaemonConfig {
   /** UUCP lock directory (Debian: /var/lock). */
   lockDir: string;
-  /** Where status and lockout state live (Debian: /run/callbackd). */
+  /** Where status and lockout state live: a persistent directory only root can write (/var/lib/callbackd). */
   stateDir: string;
   /** JSONL accounting file, one record a call. */
   accountingFile: string;

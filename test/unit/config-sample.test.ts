@@ -14,7 +14,7 @@ describe('config/callbackd.toml (the HOWTO setup)', () => {
     expect(cfg.source).toBe(SAMPLE);
     expect(cfg.daemon).toMatchObject({
       lockDir: '/var/lock',
-      stateDir: '/run/callbackd',
+      stateDir: '/var/lib/callbackd',
       accountingFile: '/var/log/callbackd/accounting.jsonl',
       logLevel: 'info',
       nologinDir: '/etc',
