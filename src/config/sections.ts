@@ -101,6 +101,7 @@ export function readSecurity(s: Section): SecurityConfig {
     maxFailures: l.int('max_failures', d.lockout.maxFailures, 1, 1000),
     windowMs: l.duration('window', d.lockout.windowMs, 1_000, 30 * 24 * HOUR),
     lockMs: l.duration('lock', d.lockout.lockMs, 1_000, 30 * 24 * HOUR),
+    dailyMaxFailures: l.int('daily_max_failures', d.lockout.dailyMaxFailures, 1, 10_000),
   };
   l.done();
   const r = s.section('rate_limit');

@@ -54,8 +54,13 @@ export interface LoginConfig {
 }
 
 export interface SecurityConfig {
-  /** Failures (wrong PIN/password, refused number) from one caller ID or login name. */
-  lockout: { maxFailures: number; windowMs: number; lockMs: number };
+  /**
+   * Failures (wrong PIN/password, refused number) from one caller ID, or at one login
+   * name from one caller: maxFailures in windowMs lock for lockMs, doubled at each
+   * further lock (at most a week). dailyMaxFailures caps the failures at one name in
+   * a day, separately for callers who show and who withhold their number (default 10).
+   */
+  lockout: { maxFailures: number; windowMs: number; lockMs: number; dailyMaxFailures?: number };
   /** Toll-fraud limits on dialling out. */
   rateLimit: {
     /** Call-backs one entry may trigger in windowMs. */

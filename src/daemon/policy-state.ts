@@ -2,11 +2,11 @@ import { closeSync, constants, existsSync, openSync, readFileSync, renameSync } 
 import { join } from 'node:path';
 import type { SecurityConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
-import { Lockouts, RateLimiter } from '../policy/index.js';
+import { dailyCap, guardKeys, Lockouts, MAX_POLICY_KEYS, RateLimiter } from '../policy/index.js';
 import type { PolicyState } from '../session/ports.js';
 import { writeFileSafely } from './safe-write.js';
 
-type Saved = { lockouts?: unknown; rates?: unknown };
+type Saved = { lockouts?: unknown; daily?: unknown; rates?: unknown };
 
 /**
  * Lockouts and rate limits shared by every line, kept across restarts in
@@ -26,6 +26,8 @@ type Saved = { lockouts?: unknown; rates?: unknown };
  */
 export class SharedPolicyState implements PolicyState {
   private lockouts: Lockouts;
+  /** The daily cap per name (see guardKeys). */
+  private daily: Lockouts;
   private rates: RateLimiter;
   private readonly file: string;
   private readonly prev: string;
@@ -40,6 +42,7 @@ export class SharedPolicyState implements PolicyState {
     this.file = join(stateDir, 'limits.json');
     this.prev = `${this.file}.prev`;
     this.lockouts = Lockouts.fromJSON(cfg.lockout, undefined);
+    this.daily = Lockouts.fromJSON(dailyCap(cfg.lockout), undefined, MAX_POLICY_KEYS, false);
     this.rates = RateLimiter.fromJSON(cfg.rateLimit, undefined);
     this.load();
   }
@@ -88,6 +91,7 @@ export class SharedPolicyState implements PolicyState {
 
   private use(saved: Saved): void {
     this.lockouts = Lockouts.fromJSON(this.cfg.lockout, saved.lockouts);
+    this.daily = Lockouts.fromJSON(dailyCap(this.cfg.lockout), saved.daily, MAX_POLICY_KEYS, false);
     this.rates = RateLimiter.fromJSON(this.cfg.rateLimit, saved.rates);
   }
 
@@ -112,6 +116,7 @@ export class SharedPolicyState implements PolicyState {
       if (typeof saved !== 'object' || saved === null) throw new Error('not an object');
       // Check both parts now, so a damaged file is found at start and not at the first call.
       Lockouts.fromJSON(this.cfg.lockout, saved.lockouts);
+      Lockouts.fromJSON(dailyCap(this.cfg.lockout), saved.daily, MAX_POLICY_KEYS, false);
       RateLimiter.fromJSON(this.cfg.rateLimit, saved.rates);
       return { kind: 'ok', saved };
     } catch (err) {
@@ -123,6 +128,7 @@ export class SharedPolicyState implements PolicyState {
   reconfigure(cfg: SecurityConfig): void {
     this.cfg = cfg;
     this.lockouts = Lockouts.fromJSON(cfg.lockout, this.lockouts.toJSON());
+    this.daily = Lockouts.fromJSON(dailyCap(cfg.lockout), this.daily.toJSON(), MAX_POLICY_KEYS, false);
     this.rates = RateLimiter.fromJSON(cfg.rateLimit, this.rates.toJSON());
   }
 
@@ -139,7 +145,11 @@ export class SharedPolicyState implements PolicyState {
     // Never overwrite a damaged file: it is the operator's evidence and decision.
     if (this.stillDamaged()) return;
     try {
-      const text = JSON.stringify({ lockouts: this.lockouts.toJSON(), rates: this.rates.toJSON() });
+      const text = JSON.stringify({
+        lockouts: this.lockouts.toJSON(),
+        daily: this.daily.toJSON(),
+        rates: this.rates.toJSON(),
+      });
       if (existsSync(this.file)) renameSync(this.file, this.prev);
       writeFileSafely(this.file, text, 0o600);
     } catch (err) {
@@ -147,22 +157,35 @@ export class SharedPolicyState implements PolicyState {
     }
   }
 
+  /** keys from the session: `name:<n>` and/or `cid:<id>`; see guardKeys for what locks what. */
   isLocked(keys: string[], now: number): boolean {
-    return keys.some((k) => this.lockouts.check(k, now).locked);
+    const { growing, daily } = guardKeys(keys);
+    return (
+      growing.some((k) => this.lockouts.check(k, now).locked) ||
+      daily.some((k) => this.daily.check(k, now).locked)
+    );
   }
 
   failure(keys: string[], now: number): void {
-    for (const k of keys) {
-      this.lockouts.failure(k, now);
-      const state = this.lockouts.check(k, now);
-      if (state.locked)
-        this.log.warn({ event: 'locked-out', key: k, until: new Date(state.untilMs).toISOString() });
+    const { growing, daily } = guardKeys(keys);
+    for (const [book, list, event] of [
+      [this.lockouts, growing, 'locked-out'],
+      [this.daily, daily, 'daily-cap-reached'],
+    ] as const) {
+      for (const k of list) {
+        const before = book.check(k, now).locked;
+        book.failure(k, now);
+        const state = book.check(k, now);
+        if (state.locked && !before)
+          this.log.warn({ event, key: k, until: new Date(state.untilMs).toISOString() });
+      }
     }
     this.save();
   }
 
   success(keys: string[]): void {
-    for (const k of keys) this.lockouts.success(k);
+    // The daily cap is not reset by a success: it bounds guesses, whoever guessed.
+    for (const k of guardKeys(keys).growing) this.lockouts.success(k);
     this.save();
   }
 
