@@ -1,8 +1,8 @@
 import type { CommandModule } from 'yargs';
 import { isCallbackdError } from '../errors.js';
-import { hashSecret } from './secret-hash.js';
+import { hashSecret, MIN_SECRET_LENGTH } from './secret-hash.js';
 import { loadConfig, plural } from './load.js';
-import { allWarnings } from './warnings.js';
+import { allWarnings, weakPinWarnings } from './warnings.js';
 
 /** Streams the handlers use, injectable so tests can drive them without a process. */
 export interface CommandIo {
@@ -32,7 +32,7 @@ export async function checkConfig(
 ): Promise<number> {
   try {
     const cfg = await loadConfig(file);
-    const warnings = allWarnings(cfg, opts.root);
+    const warnings = [...allWarnings(cfg, opts.root), ...(await weakPinWarnings(cfg))];
     for (const w of warnings) io.stderr.write(`${file}: warning: ${w.key}: ${w.message}\n`);
     io.stdout.write(
       `${file}: ${warnings.length && opts.strict ? 'refused (--strict)' : 'ok'}, ${plural(cfg.lines.length, 'line')}, ${plural(cfg.callbacks.length, 'call-back entry').replace(/entrys$/, 'entries')}, ${plural(cfg.pppUsers.length, 'PPP user')}${warnings.length ? `, ${plural(warnings.length, 'warning')}` : ''}\n`,
@@ -76,6 +76,12 @@ export async function hashPassword(io: CommandIo): Promise<number> {
   }
   if (secret === '') {
     io.stderr.write('hash-password: refusing an empty secret\n');
+    return 1;
+  }
+  if (secret.length < MIN_SECRET_LENGTH) {
+    io.stderr.write(
+      `hash-password: refusing a secret shorter than ${MIN_SECRET_LENGTH} characters (a short PIN falls to guessing; see docs/security.md)\n`,
+    );
     return 1;
   }
   if (secret.length > MAX_SECRET) {

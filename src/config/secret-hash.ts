@@ -81,6 +81,52 @@ export function deriveSecret(
   });
 }
 
+/**
+ * Shortest PIN or password `hash-password` accepts. With the lockouts' daily cap (at
+ * most 20 wrong guesses at a name a day) a 6-digit PIN holds for about 68 years on
+ * average; a 4-digit one for under a year (docs/security.md).
+ */
+export const MIN_SECRET_LENGTH = 6;
+
+/** PINs people choose most (and the sample's example): check-config looks for them. */
+export const COMMON_PINS: readonly string[] = [
+  '1234',
+  '0000',
+  '1111',
+  '1212',
+  '7777',
+  '1004',
+  '2000',
+  '4444',
+  '2222',
+  '6969',
+  '9999',
+  '3333',
+  '5555',
+  '6666',
+  '1122',
+  '1313',
+  '8888',
+  '4321',
+  '2001',
+  '1010',
+  '2468',
+  '12345',
+  '123456',
+  '000000',
+  '111111',
+  '654321',
+  '123123',
+];
+
+/** Whether hash is the hash of secret (for check-config's probe; the login uses verifySecret). */
+export async function hashMatches(hash: string, secret: string): Promise<boolean> {
+  const h = parseSecretHash(hash);
+  if (!h) return false;
+  const key = await deriveSecret(secret, h.salt, h.key.length, h);
+  return key.equals(h.key);
+}
+
 /** True when s looks like a hash this module made (format and parameters within the bounds). */
 export function isSecretHash(s: string): boolean {
   return parseSecretHash(s) !== undefined;

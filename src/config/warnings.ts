@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import { basename } from 'node:path';
+import { COMMON_PINS, hashMatches, MIN_SECRET_LENGTH } from './secret-hash.js';
 import type { Config } from './types.js';
 
 /**
@@ -145,4 +146,24 @@ export function allWarnings(cfg: Config, root = '/'): ConfigWarning[] {
     ...configWarnings(cfg, kernelConsoles(root)),
     ...guessWarnings(text),
   ];
+}
+
+/**
+ * A hash hides the PIN's length, so check-config cannot measure it; hash-password
+ * refuses anything shorter than MIN_SECRET_LENGTH, and this probe finds the PINs
+ * people choose most (one scrypt run each, about a second per entry).
+ */
+export async function weakPinWarnings(cfg: Config): Promise<ConfigWarning[]> {
+  const out: ConfigWarning[] = [];
+  // PINs only: passwords of PPP users are not digit strings, and each probe costs time.
+  for (const { key, hash } of hashes(cfg).filter((h) => h.key.endsWith('.pin_hash'))) {
+    for (const pin of COMMON_PINS) {
+      if (await hashMatches(hash, pin)) {
+        const short = pin.length < MIN_SECRET_LENGTH ? `, shorter than ${MIN_SECRET_LENGTH} digits` : '';
+        out.push({ key, message: `is the hash of one of the commonest PINs${short}: guessed first` });
+        break;
+      }
+    }
+  }
+  return out;
 }

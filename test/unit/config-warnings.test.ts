@@ -1,3 +1,4 @@
+import { scryptSync } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,7 +52,8 @@ local_address = "192.168.1.1"
 remote_address = "192.168.1.2"
 `;
 
-describe('secrets and files (issue 8 item 11)', () => {
+// check-config probes the commonest PINs (scrypt runs): seconds on a loaded machine.
+describe('secrets and files (issue 8 item 11)', { timeout: 120_000 }, () => {
   it('a secret written as a TOML integer is never echoed in an error', async () => {
     const r = await check(base.replace(`"${HASH}"`, '987654321'));
     expect(r.code).toBe(1);
@@ -80,6 +82,19 @@ describe('secrets and files (issue 8 item 11)', () => {
     expect((await check(base, 0o640, true)).code).toBe(1);
     expect((await check(base, 0o600, true)).code).toBe(0);
   });
+});
+
+describe('PIN length (issue 8 item 10)', () => {
+  it('check-config finds a PIN among the commonest ones', async () => {
+    const salt = Buffer.alloc(16, 3);
+    const weak = `scrypt$1024$8$1$${salt.toString('base64')}$${scryptSync('1234', salt, 32, { N: 1024, r: 8, p: 1 }).toString('base64')}`;
+    const r = await check(base.replace(HASH, weak), 0o600, true);
+    expect(r.err).toMatch(
+      /callbacks\[0\]\.pin_hash: is the hash of one of the commonest PINs, shorter than 6 digits/,
+    );
+    expect(r.err).not.toContain('1234');
+    expect(r.code).toBe(1);
+  }, 120_000);
 });
 
 describe('configs that pass but are not safe to go live (issue 10 item 6)', () => {
