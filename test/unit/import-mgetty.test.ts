@@ -4,10 +4,10 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { parse } from 'smol-toml';
 import { describe, expect, it } from 'vitest';
-import { importMgetty, type MgettyInput } from '../../src/config/import-mgetty.js';
-import { runImportMgetty } from '../../src/config/import-mgetty-command.js';
-import { parseCallbackArgs, parseInittab, parsePortConfig } from '../../src/config/import-mgetty-parse.js';
-import { quote } from '../../src/config/import-mgetty-toml.js';
+import { importMgetty, type MgettyInput } from '../../src/config/import-mgetty/index.js';
+import { runImportMgetty } from '../../src/config/import-mgetty/command.js';
+import { parseCallbackArgs, parseInittab, parsePortConfig } from '../../src/config/import-mgetty/parse.js';
+import { quote } from '../../src/config/import-mgetty/toml.js';
 import { parseConfig } from '../../src/config/load.js';
 
 const FIXTURES = path.resolve(import.meta.dirname, 'fixtures/mgetty');

@@ -1,7 +1,7 @@
-import { DEFAULTS } from './defaults.js';
-import * as m from './import-mgetty-parse.js';
-import { quote, Toml } from './import-mgetty-toml.js';
-import * as t from './import-mgetty-translate.js';
+import { DEFAULTS } from '../defaults.js';
+import * as m from './parse.js';
+import { quote, Toml } from './toml.js';
+import * as t from './translate.js';
 
 /**
  * Translates an mgetty + callback setup into a callbackd config (TOML text). What

@@ -1,8 +1,8 @@
-import { DEFAULT_TIMING } from '../options.js';
-import { formatDuration } from './duration.js';
-import * as m from './import-mgetty-parse.js';
-import { Toml } from './import-mgetty-toml.js';
-import { dialNumberProblem, loginNameProblem, SPEEDS } from './rules.js';
+import { DEFAULT_TIMING } from '../../options.js';
+import { formatDuration } from '../duration.js';
+import * as m from './parse.js';
+import { Toml } from './toml.js';
+import { dialNumberProblem, loginNameProblem, SPEEDS } from '../rules.js';
 
 /** What one [[lines]] table needs, collected from mgetty.config and inittab. */
 export interface LineDraft {
