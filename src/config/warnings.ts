@@ -24,8 +24,9 @@ export const PUBLISHED_HASHES: readonly string[] = [
   'scrypt$16384$8$1$prTiTSzmkTUQcOCVAlFOIg==$rGhrZBikqVMuOAV2uFu17IPHXn1rRoLfKVwabzQ5wow=',
 ];
 
-/** The marker import-mgetty puts on every value it had to guess; flagged until removed. */
-export const GUESS_MARKER = '# GUESSED by import-mgetty: check, then delete this comment';
+/** What import-mgetty writes after every value it had to guess; flagged until removed. */
+export const GUESS_NOTE = 'GUESSED by import-mgetty: check, then delete this comment';
+export const GUESS_MARKER = `# ${GUESS_NOTE}`;
 
 /** RFC 5737 documentation ranges: they route nowhere. */
 const DOC_NETS = ['192.0.2.', '198.51.100.', '203.0.113.'];

@@ -2,6 +2,7 @@ import { DEFAULTS } from '../defaults.js';
 import * as m from './parse.js';
 import { quote, Toml } from './toml.js';
 import * as t from './translate.js';
+import { GUESS_NOTE } from '../warnings.js';
 
 /**
  * Translates an mgetty + callback setup into a callbackd config (TOML text). What
@@ -100,7 +101,7 @@ export function importMgetty(input: MgettyInput): string {
   }
   if (lines.size === 0) {
     notes.push('REVIEW: no mgetty port found (no port section, no mgetty in inittab); /dev/ttyS0 is a guess');
-    lineFor('ttyS0');
+    lineFor('ttyS0').guessed = true;
   }
   for (const l of lines.values()) {
     l.speed ??= globalLine.speed;
@@ -204,12 +205,13 @@ function emitPppd(
     out.comment('REVIEW: no local:remote pair in the AutoPPP line or /etc/ppp/options.<tty>; the');
     out.comment('missing address below is a documentation placeholder (192.0.2.0/24) that routes nowhere.');
   }
-  out.kv('local_address', ppp.local || PLACEHOLDER.local);
-  out.kv('remote_address', ppp.remote || PLACEHOLDER.remote);
+  out.kv('local_address', ppp.local || PLACEHOLDER.local, ppp.local ? undefined : GUESS_NOTE);
+  out.kv('remote_address', ppp.remote || PLACEHOLDER.remote, ppp.remote ? undefined : GUESS_NOTE);
   if (ppp.autoppp) {
     out.comment('mgetty started pppd on PPP frames at any login prompt, call-back or not. Set');
     out.comment('autoppp_before_callback = false to make every PPP caller go through call-back.');
   }
-  out.kv('autoppp_before_callback', ppp.autoppp);
+  // mgetty did this, but it lets PPP callers skip the call-back: flagged until decided.
+  out.kv('autoppp_before_callback', ppp.autoppp, ppp.autoppp ? GUESS_NOTE : undefined);
   out.kv('autoppp_after_callback', ppp.autoppp);
 }

@@ -2,11 +2,14 @@ import { DEFAULT_TIMING } from '../../options.js';
 import { formatDuration } from '../duration.js';
 import * as m from './parse.js';
 import { Toml } from './toml.js';
+import { GUESS_NOTE } from '../warnings.js';
 import { dialNumberProblem, loginNameProblem, SPEEDS } from '../rules.js';
 
 /** What one [[lines]] table needs, collected from mgetty.config and inittab. */
 export interface LineDraft {
   tty: string;
+  /** No mgetty port was found: this tty is a guess (marked for check-config). */
+  guessed?: boolean;
   answer: boolean;
   dialOut: boolean;
   speed?: number;
@@ -255,7 +258,7 @@ export function translatePppArgs(
 export function emitLine(out: Toml, l: LineDraft): void {
   for (const n of l.notes) out.comment(`not translated: ${n}`);
   out.arrayTable('lines');
-  out.kv('device', `/dev/${l.tty}`);
+  out.kv('device', `/dev/${l.tty}`, l.guessed ? GUESS_NOTE : undefined);
   out.kv('name', l.tty.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 32));
   if (l.speed !== undefined) out.kv('speed', l.speed);
   if (l.init !== undefined) out.kv('init', l.init.replace(/[\r\n]+/g, ' '));
