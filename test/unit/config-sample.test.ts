@@ -50,6 +50,9 @@ describe('config/callbackd.toml (the HOWTO setup)', () => {
       minLength: 6,
       maxLength: 15,
       modifiers: '',
+      serviceCodes: false,
+      internationalPrefix: '00',
+      nationalPrefix: '0',
     });
 
     expect(cfg.pppUsers.map((u) => u.name)).toEqual(['pppuser']);
