@@ -172,6 +172,22 @@ export function readLine(s: Section, globalTiming: Timing): LineConfig {
     signals: readSignals(s),
     timing: readTiming(s.section('timing'), globalTiming).timing,
   };
+  if (s.has('pppd')) {
+    const p = s.section('pppd');
+    const own: NonNullable<LineConfig['pppd']> = {};
+    for (const [key, field] of [
+      ['local_address', 'localAddress'],
+      ['remote_address', 'remoteAddress'],
+    ] as const) {
+      const v = p.string(key);
+      if (v !== undefined) {
+        check(p, key, rules.ipv4Problem(v));
+        own[field] = v;
+      }
+    }
+    p.done();
+    out.pppd = own;
+  }
   if (!out.answer && !out.dialOut)
     s.problem('answer', 'a line with answer = false and dial_out = false is unused');
   s.done();

@@ -96,6 +96,8 @@ export interface LineConfig {
   dialOut: boolean;
   signals: SignalsConfig;
   timing: Timing;
+  /** `[lines.pppd]`: this line's own address pair, over [pppd]'s (see pppdForLine). */
+  pppd?: { localAddress?: string; remoteAddress?: string };
 }
 
 export interface NumberRules {

@@ -56,6 +56,11 @@ export function configWarnings(cfg: Config, consoles: ReadonlySet<string> = new 
     { key: 'pppd.local_address', value: cfg.pppd.localAddress },
     { key: 'pppd.remote_address', value: cfg.pppd.remoteAddress },
     ...cfg.pppd.options.map((o, i) => ({ key: `pppd.options[${i}]`, value: o })),
+    ...cfg.lines.flatMap((l, i) =>
+      Object.entries({ local_address: l.pppd?.localAddress, remote_address: l.pppd?.remoteAddress }).flatMap(
+        ([k, v]) => (v === undefined ? [] : [{ key: `lines[${i}].pppd.${k}`, value: v }]),
+      ),
+    ),
     ...cfg.pppUsers.flatMap((u, i) =>
       u.remoteAddress === undefined
         ? []

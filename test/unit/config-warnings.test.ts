@@ -6,6 +6,7 @@ import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkConfig } from '../../src/config/commands.js';
 import { parseConfig } from '../../src/config/load.js';
+import { pppdForLine } from '../../src/config/pppd-line.js';
 import { GUESS_MARKER, kernelConsoles, PUBLISHED_HASHES } from '../../src/config/warnings.js';
 
 const sample = readFileSync(new URL('../../config/callbackd.toml', import.meta.url), 'utf8');
@@ -106,6 +107,22 @@ describe('configs that pass but are not safe to go live (issue 10 item 6)', () =
     );
     expect(r.err).toMatch(/pppd\.remote_address: 198\.51\.100\.7 is a documentation address/);
     expect(r.err).toMatch(/pppd\.options\[1\]: 203\.0\.113\.53 is a documentation address/);
+  });
+
+  it('per-line pppd addresses ([lines.pppd]) are read, checked and override [pppd]', async () => {
+    const text = base.replace(
+      'device = "/dev/ttyS1"',
+      'device = "/dev/ttyS1"\n[lines.pppd]\nlocal_address = "10.1.1.1"\nremote_address = "192.0.2.9"',
+    );
+    const cfg = parseConfig(text, 'x');
+    const line = cfg.lines[0]!;
+    expect(pppdForLine(cfg, line)).toMatchObject({ localAddress: '10.1.1.1', remoteAddress: '192.0.2.9' });
+    expect((await check(text)).err).toMatch(
+      /lines\[0\]\.pppd\.remote_address: 192\.0\.2\.9 is a documentation address/,
+    );
+    expect(() => parseConfig(text.replace('"10.1.1.1"', '"nowhere"'), 'x')).toThrow(
+      /lines\[0\]\.pppd\.local_address: "nowhere" is not an IPv4 address/,
+    );
   });
 
   it('autoppp_before_callback with call-back entries', async () => {

@@ -109,7 +109,7 @@ export function importMgetty(input: MgettyInput): string {
     l.rings ??= globalLine.rings;
     l.dialPrefix ??= cb.dialPrefix;
   }
-  findAddresses(input, [...lines.keys()], ppp, notes);
+  findAddresses(input, lines, ppp);
 
   const out = new Toml();
   header(out, input, notes);
@@ -164,14 +164,13 @@ function header(out: Toml, input: MgettyInput, notes: string[]): void {
   out.blank();
 }
 
-/** The HOWTO keeps `local:remote` in /etc/ppp/options.<tty>; callbackd has one pair for all lines. */
+/** The HOWTO keeps `local:remote` in /etc/ppp/options.<tty>: the first pair is [pppd]'s, others become [lines.pppd]. */
 function findAddresses(
   input: MgettyInput,
-  ttys: string[],
+  lines: Map<string, t.LineDraft>,
   ppp: { local: string; remote: string },
-  notes: string[],
 ): void {
-  for (const tty of ttys) {
+  for (const tty of lines.keys()) {
     const f = input.pppOptionsFor?.(tty);
     const pair = f
       ? m
@@ -180,17 +179,17 @@ function findAddresses(
           .find((p) => p !== undefined)
       : undefined;
     if (!f || !pair) continue;
-    const differs =
-      (pair.local && ppp.local && pair.local !== ppp.local) ||
-      (pair.remote && ppp.remote && pair.remote !== ppp.remote);
-    if (differs) {
-      notes.push(
-        `${f.path}: ${pair.local ?? ''}:${pair.remote ?? ''} differs from the pair already used; callbackd has one pair (plus per-user remote_address)`,
-      );
+    if (!ppp.local && !ppp.remote) {
+      // The first pair found is [pppd]'s; lines with another pair get their own [lines.pppd].
+      ppp.local = pair.local ?? '';
+      ppp.remote = pair.remote ?? '';
       continue;
     }
-    ppp.local ||= pair.local ?? '';
-    ppp.remote ||= pair.remote ?? '';
+    const differs = (pair.local && pair.local !== ppp.local) || (pair.remote && pair.remote !== ppp.remote);
+    if (differs) {
+      const line = lines.get(tty);
+      if (line) line.ppp = { local: pair.local, remote: pair.remote, from: f.path };
+    }
   }
 }
 

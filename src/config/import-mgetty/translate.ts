@@ -16,6 +16,8 @@ export interface LineDraft {
   init?: string;
   rings?: number;
   dialPrefix?: string;
+  /** This tty's own local:remote pair from /etc/ppp/options.<tty>, when it differs from [pppd]'s. */
+  ppp?: { local?: string; remote?: string; from: string };
   /** callbackd timing key -> duration string. */
   timing: Map<string, string>;
   notes: string[];
@@ -266,6 +268,12 @@ export function emitLine(out: Toml, l: LineDraft): void {
   if (l.dialPrefix !== undefined) out.kv('dial_prefix', l.dialPrefix);
   if (!l.answer) out.kv('answer', false, 'a callback dial-out device, not an mgetty port');
   if (!l.dialOut) out.kv('dial_out', false);
+  if (l.ppp) {
+    out.comment(`from ${l.ppp.from}`);
+    out.table('lines.pppd');
+    if (l.ppp.local) out.kv('local_address', l.ppp.local);
+    if (l.ppp.remote) out.kv('remote_address', l.ppp.remote);
+  }
   if (l.timing.size > 0) {
     out.table('lines.timing');
     for (const [k, v] of l.timing) out.kv(k, v);
