@@ -1,5 +1,6 @@
 import type { SecurityConfig } from '../config/types.js';
 import { CallbackdError } from '../errors.js';
+import { normaliseCallerId } from './numbers.js';
 
 /**
  * Toll-fraud protection that needs memory: lockouts after repeated failures and
@@ -312,7 +313,8 @@ function add(map: Map<string, number[]>, key: string, now: number, limit: number
  */
 export function guardKeys(keys: string[]): { growing: string[]; daily: string[] } {
   const name = keys.find((k) => k.startsWith('name:'))?.slice(5);
-  const cid = keys.find((k) => k.startsWith('cid:'))?.slice(4);
+  // "P", "O", "PRIVATE" and the like are a withheld number, not a number.
+  const cid = normaliseCallerId(keys.find((k) => k.startsWith('cid:'))?.slice(4));
   const other = keys.filter((k) => !k.startsWith('name:') && !k.startsWith('cid:'));
   const growing: string[] = [...other];
   const daily: string[] = [];

@@ -53,6 +53,17 @@ describe('guessing (issue 8 item 10)', () => {
     expect(p.isLocked(['name:call', 'cid:5551234'], now)).toBe(false);
   });
 
+  it('a modem reporting the number as withheld (P, O, PRIVATE) counts as withheld, not as a number', () => {
+    const p = new SharedPolicyState(security, dir, silentLogger());
+    let now = 0;
+    for (let i = 0; i < 200; i++) {
+      now += MIN;
+      const keys = ['name:call', `cid:${['P', 'O', 'PRIVATE'][i % 3]}`];
+      if (!p.isLocked(keys, now)) p.failure(keys, now);
+    }
+    expect(p.isLocked(['name:call', 'cid:5551234'], now)).toBe(false);
+  });
+
   it('caps the guesses at one name per day, whatever the caller IDs', () => {
     const p = new SharedPolicyState(security, dir, silentLogger());
     let guesses = 0;
