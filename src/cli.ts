@@ -5,7 +5,7 @@ import type { CommandModule } from 'yargs';
 import { configCommands } from './config/commands.js';
 import { daemonCommands } from './daemon/commands.js';
 import { statusCommand } from './daemon/status-command.js';
-import { importMgettyCommand } from './config/import-mgetty-command.js';
+import { importMgettyCommand } from './config/import-mgetty/command.js';
 import { simCommand } from './sim/command.js';
 
 /**

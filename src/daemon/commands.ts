@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { loadConfig } from '../config/index.js';
+import { allWarnings, loadConfig } from '../config/index.js';
 import { createLogger } from '../log.js';
 import { startDaemon } from './daemon.js';
 
@@ -26,6 +26,8 @@ export const runCommand: CommandModule<object, { config: string; 'log-level'?: s
       return;
     }
     const log = createLogger({ level: argv['log-level'] ?? config.daemon.logLevel });
+    for (const w of allWarnings(config))
+      log.warn({ event: 'config-warning', key: w.key, warning: w.message });
     await startDaemon({ config, configPath: argv.config, log, handleSignals: true });
   },
 };

@@ -4,7 +4,7 @@ import { isPidAlive, readStatus, statusPath, type StatusSnapshot } from './statu
 /** Exit code for "not running", as LSB init scripts use for `status`. */
 export const EXIT_NOT_RUNNING = 3;
 
-export const DEFAULT_STATE_DIR = '/run/callbackd';
+export const DEFAULT_STATE_DIR = '/var/lib/callbackd';
 
 interface StatusArgs {
   'state-dir': string;

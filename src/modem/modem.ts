@@ -1,3 +1,4 @@
+import { dialStringProblem } from '../config/dial-string.js';
 import { CallbackdError, isCallbackdError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Timing } from '../options.js';
@@ -18,9 +19,6 @@ export type {
   ModemOptions,
   RingEvent,
 } from './types.js';
-
-/** Dial strings may hold digits and these modifiers only: nothing that ends the command. */
-const DIAL_STRING = /^[0-9,W*#+PT]+$/i;
 
 /**
  * The Hayes command engine for one modem. Command mode: lines are split, echo and
@@ -140,9 +138,11 @@ export class Modem {
   }
 
   dial(dialString: string): Promise<DialOutcome> {
-    if (!DIAL_STRING.test(dialString)) {
+    // The policy's own rule, once more right before ATD: nothing that ends the command.
+    const problem = dialStringProblem(dialString);
+    if (problem !== undefined) {
       return Promise.reject(
-        new CallbackdError('NUMBER_REJECTED', 'dial string may contain only digits and , W * # + P T', {
+        new CallbackdError('NUMBER_REJECTED', `dial string ${problem}`, {
           length: dialString.length,
         }),
       );

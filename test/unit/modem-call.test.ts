@@ -77,16 +77,19 @@ describe('dial', () => {
     expect(await settle(modem.dial('123'), FAST_TIMING.dialMs)).toEqual({ kind: 'timeout' });
   });
 
-  it.each(['555;ATH', '555\r', '', '12 34', '555&F', '555"'])('refuses %j without writing', async (bad) => {
-    const { t, modem } = scripted(() => res('OK'));
-    await expect(modem.dial(bad)).rejects.toMatchObject({ code: 'NUMBER_REJECTED' });
-    expect(t.written).toHaveLength(0);
-  });
+  it.each(['555;ATH', '555\r', '', '12 34', '555&F', '555"', '49+1', '555P1'])(
+    'refuses %j without writing',
+    async (bad) => {
+      const { t, modem } = scripted(() => res('OK'));
+      await expect(modem.dial(bad)).rejects.toMatchObject({ code: 'NUMBER_REJECTED' });
+      expect(t.written).toHaveLength(0);
+    },
+  );
 
-  it('accepts the dial modifiers , W * # + P T', async () => {
+  it('accepts the dial modifiers , W * # + (the policy rule, dialStringProblem)', async () => {
     const { modem, commands } = scripted(() => res('BUSY'));
-    await modem.dial('+49,W*31#P9T1');
-    expect(commands).toEqual(['ATD+49,W*31#P9T1']);
+    await modem.dial('+49,W*31#91');
+    expect(commands).toEqual(['ATD+49,W*31#91']);
   });
 });
 
