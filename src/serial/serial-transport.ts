@@ -139,12 +139,15 @@ class SerialTransport implements Transport {
     // Writes on a disconnected port never call back: fail them here.
     for (const rejectWrite of [...this.pendingWrites]) rejectWrite(gone);
     this.pendingWrites.clear();
+    this.opts.signals?.release?.();
     if (this.closing) return;
     this.opts.log.error({ event: 'device-gone', path: this.path, err: err?.message });
     for (const l of [...this.closeListeners]) l(gone);
   }
 
   async close(): Promise<void> {
+    // The simulator's signals connection goes with the line (one per transport, not per reopen).
+    this.opts.signals?.release?.();
     const port = this.port;
     if (!port) return;
     this.closing = true;

@@ -42,4 +42,6 @@ export interface ModemSignals {
   getCarrier(): Promise<boolean>;
   /** Subscribe to carrier changes; returns the unsubscribe function. */
   onCarrier(listener: (on: boolean) => void): () => void;
+  /** Lets go of whatever connection carries the signals; called when the line closes. */
+  release?(): void;
 }
