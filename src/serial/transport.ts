@@ -1,3 +1,6 @@
+/** Flow control of a line; the same words as the config's `flow_control` (serial owns the type). */
+export type FlowControl = 'rtscts' | 'xonxoff' | 'none';
+
 /**
  * The byte pipe to one modem. Everything above src/serial talks to a Transport and
  * never to serialport directly, so that unit tests can use the in-memory one and the
