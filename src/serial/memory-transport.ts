@@ -14,6 +14,8 @@ export class MemoryTransport implements Transport {
   /** Every DTR level set, in order (true = raised). */
   readonly dtrHistory: boolean[] = [];
   dtr = true;
+  /** Set false by tests to play a line without DTR control: setDtr then does nothing. */
+  dtrControl: boolean | undefined = true;
   /** Set by tests to make open() fail (e.g. with a DEVICE_MISSING CallbackdError). */
   openError: Error | undefined;
   /** When false, getCarrier() resolves undefined (a line that cannot tell). */
@@ -105,6 +107,7 @@ export class MemoryTransport implements Transport {
   }
 
   async setDtr(on: boolean): Promise<void> {
+    if (this.dtrControl === false) return;
     this.dtr = on;
     this.dtrHistory.push(on);
   }

@@ -34,6 +34,9 @@ export function classifySerialError(err: unknown): ErrorCode {
   return 'DEVICE_GONE';
 }
 
+/** Device paths seen without DTR control (ENOTTY), so later hang-ups skip the drop. */
+const withoutDtr = new Set<string>();
+
 function isNoTty(err: unknown): boolean {
   return errnoCode(err) === 'ENOTTY' || /Inappropriate ioctl/i.test(String(err));
 }
@@ -184,8 +187,14 @@ class SerialTransport implements Transport {
     return this.opts.signals ? this.opts.signals.onCarrier(listener) : () => undefined;
   }
 
+  get dtrControl(): boolean | undefined {
+    if (this.opts.signals) return true;
+    return withoutDtr.has(this.path) ? false : undefined;
+  }
+
   async setDtr(on: boolean): Promise<void> {
     if (this.opts.signals) return this.opts.signals.setDtr(on);
+    if (withoutDtr.has(this.path)) return;
     const port = this.port;
     if (!port?.isOpen) throw new CallbackdError('LINE_CLOSED', `${this.path} is not open`);
     await new Promise<void>((resolve, reject) => {
@@ -200,6 +209,7 @@ class SerialTransport implements Transport {
               'line has no DTR control (not a serial port)',
             );
           this.warnedNoTty = true;
+          withoutDtr.add(this.path);
           return resolve();
         }
         reject(

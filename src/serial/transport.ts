@@ -21,6 +21,12 @@ export interface Transport {
   onUnexpectedClose(listener: (err: Error) => void): () => void;
   /** Raise or drop DTR. On hardware via ioctl; on a simulated line via the simulator. */
   setDtr(on: boolean): Promise<void>;
+  /**
+   * false once the line is known to have no DTR control (a pty without simulator
+   * signals, some USB adapters: the ioctl fails with ENOTTY); remembered per device
+   * path for the daemon's life. true or undefined otherwise.
+   */
+  readonly dtrControl?: boolean | undefined;
   /** DCD state, or undefined when the line cannot tell (then NO CARRIER text is the signal). */
   getCarrier(): Promise<boolean | undefined>;
   /**
