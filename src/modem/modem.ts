@@ -1,4 +1,5 @@
 import { CallbackdError, isCallbackdError } from '../errors.js';
+import { delay } from '../wait.js';
 import type { Logger } from '../log.js';
 import type { Timing } from '../options.js';
 import type { Transport } from '../serial/transport.js';
@@ -182,7 +183,10 @@ export class Modem {
       this.goOffline();
       await this.pulseDtr();
       if (this.noDtr()) {
-        this.log.info({ event: 'hangup-no-dtr', line: this.line }, 'line has no DTR control; escape and ATH0');
+        this.log.info(
+          { event: 'hangup-no-dtr', line: this.line },
+          'line has no DTR control; escape and ATH0',
+        );
         if (wasOnline) await this.escape();
         if (await this.answersCommand('ATH0')) return;
       } else {
@@ -277,7 +281,7 @@ export class Modem {
   }
 
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => setTimeout(resolve, ms));
+    return delay(ms);
   }
 
   private async pulseDtr(): Promise<void> {

@@ -1,10 +1,11 @@
 import { CallbackdError } from '../errors.js';
+import { waitFor } from '../wait.js';
 
 export type LineHandler<T> = (line: string, done: (v: T) => void, fail: (e: Error) => void) => void;
 
 /**
- * The one listener for modem lines that a command (or chat step) in flight has.
- * It is registered before anything is written, so a reply that comes back within
+ * The one listener for modem lines that a command (or chat step) in flight has, on
+ * the shared waiter (src/wait.ts). It is registered before anything is written, so a reply that comes back within
  * the same tick as the write is never missed; the timeout starts once the write
  * is done, so a slow write or a `\d` pause does not eat into it.
  */
@@ -31,34 +32,20 @@ export class LineWaiter {
   }
 
   wait<T>(send: (() => Promise<void>) | undefined, handle: LineHandler<T>, timeoutMs: number): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      let settled = false;
-      const finish = () => {
-        settled = true;
-        clearTimeout(timer);
-        this.handler = undefined;
-        this.failer = undefined;
-      };
-      const done = (v: T) => {
-        finish();
-        resolve(v);
-      };
-      const fail = (e: Error) => {
-        finish();
-        reject(e);
-      };
-      const arm = () => {
-        if (settled) return;
-        timer = setTimeout(
-          () => fail(new CallbackdError('MODEM_TIMEOUT', `${this.label}: timeout`)),
-          timeoutMs,
-        );
-      };
-      this.handler = (line) => handle(line, done, fail);
-      this.failer = fail;
-      if (send) send().then(arm, fail);
-      else arm();
-    });
+    return waitFor<T>(
+      (done, fail) => {
+        this.handler = (line) => handle(line, done, fail);
+        this.failer = fail;
+        return () => {
+          this.handler = undefined;
+          this.failer = undefined;
+        };
+      },
+      {
+        act: send,
+        timeoutMs,
+        onTimeout: () => new CallbackdError('MODEM_TIMEOUT', `${this.label}: timeout`),
+      },
+    );
   }
 }

@@ -156,17 +156,31 @@ export async function handOverToPppd(o: HandOverOptions): Promise<PppRun> {
  * A failure is logged, not fatal: the hand-over still works, only without that help.
  */
 async function setModemLine(fd: number, o: HandOverOptions): Promise<void> {
-  const r = await new Promise<{ code: number | null; err: string }>((resolve) => {
-    const c = spawn(STTY, ['-clocal', 'hupcl'], { stdio: [fd, 'ignore', 'pipe'] });
-    let err = '';
-    c.stderr?.setEncoding('utf8');
-    c.stderr?.on('data', (t: string) => (err = (err + t).slice(-500)));
-    c.once('error', (e) => resolve({ code: null, err: e.message }));
-    c.once('close', (code) => resolve({ code, err }));
-  });
-  if (r.code !== 0)
-    o.log.warn({ event: 'tty-modem-mode-failed', tty: o.ttyPath, err: r.err.trim() || `exit ${r.code}` });
+  const c = spawn(STTY, ['-clocal', 'hupcl'], { stdio: [fd, 'ignore', 'pipe'] });
+  let err = '';
+  c.stderr?.setEncoding('utf8');
+  c.stderr?.on('data', (t: string) => (err = (err + t).slice(-500)));
+  // stty waits for output to drain (TCSADRAIN): a line stuck in flow control gets a deadline.
+  const code = await waitFor<number | null | 'timeout'>(
+    (done) => {
+      const onError = (e: Error) => {
+        err = e.message;
+        done(null);
+      };
+      c.once('error', onError);
+      c.once('close', done);
+      return () => {
+        c.off('error', onError);
+        c.off('close', done);
+      };
+    },
+    { timeoutMs: STTY_DEADLINE_MS, onTimeout: () => 'timeout' as const },
+  );
+  if (code === 'timeout') c.kill('SIGKILL');
+  if (code !== 0)
+    o.log.warn({ event: 'tty-modem-mode-failed', tty: o.ttyPath, err: err.trim() || `exit ${String(code)}` });
 }
+const STTY_DEADLINE_MS = 2_000;
 
 /**
  * setsid(1)'s exit code when it could not exec the program (126, 127) within a moment,
