@@ -1,5 +1,8 @@
 import { CallbackdError } from '../errors.js';
-import { waitFor } from '../wait.js';
+import { waitFor, within } from '../wait.js';
+
+/** Added to a command's timeout for its write (chat `\d` pauses included). */
+const WRITE_GRACE_MS = 10_000;
 
 export type LineHandler<T> = (line: string, done: (v: T) => void, fail: (e: Error) => void) => void;
 
@@ -31,6 +34,13 @@ export class LineWaiter {
     this.failer?.(e);
   }
 
+  private async bounded(send: () => Promise<void>, timeoutMs: number): Promise<void> {
+    const ms = timeoutMs + WRITE_GRACE_MS;
+    const r = await within(send(), ms, () => 'stuck' as const);
+    if (r === 'stuck')
+      throw new CallbackdError('MODEM_TIMEOUT', `${this.label}: the line took no bytes within ${ms} ms`);
+  }
+
   wait<T>(send: (() => Promise<void>) | undefined, handle: LineHandler<T>, timeoutMs: number): Promise<T> {
     return waitFor<T>(
       (done, fail) => {
@@ -42,7 +52,10 @@ export class LineWaiter {
         };
       },
       {
-        act: send,
+        // The write has its own deadline: a tty that never takes the bytes (stuck in
+        // flow control, or left in PPP's line discipline by a killed pppd) must not
+        // hold the line for ever.
+        act: send && (() => this.bounded(send, timeoutMs)),
         timeoutMs,
         onTimeout: () => new CallbackdError('MODEM_TIMEOUT', `${this.label}: timeout`),
       },

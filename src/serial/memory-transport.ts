@@ -78,8 +78,12 @@ export class MemoryTransport implements Transport {
     this.opened = false;
   }
 
+  /** Set by tests: writes never complete, as on a tty stuck in flow control or PPP's line discipline. */
+  hangWrites = false;
+
   async write(data: Buffer | string): Promise<void> {
     if (!this.opened) throw new CallbackdError('LINE_CLOSED', `${this.path} is not open`);
+    if (this.hangWrites) return new Promise<void>(() => undefined);
     const b = Buffer.isBuffer(data) ? Buffer.from(data) : Buffer.from(data, 'latin1');
     this.written.push(b);
     for (const l of [...this.writeListeners]) l(b);

@@ -268,6 +268,16 @@ describe('hangup', () => {
   });
 });
 
+describe('a tty that never takes the bytes', () => {
+  it('a command whose write never completes ends with MODEM_TIMEOUT, not never', async () => {
+    const { t, modem } = scripted(() => res('OK'));
+    t.hangWrites = true;
+    const r = await settle(modem.command('AT'), FAST_TIMING.commandMs + 10_000);
+    expect(r).toMatchObject({ code: 'MODEM_TIMEOUT' });
+  });
+  });
+});
+
 describe('health check', () => {
   it('AT -> OK is healthy; two silent tries are not', async () => {
     const ok = scripted(() => res('OK'));
