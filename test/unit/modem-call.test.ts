@@ -275,7 +275,6 @@ describe('a tty that never takes the bytes', () => {
     const r = await settle(modem.command('AT'), FAST_TIMING.commandMs + 10_000);
     expect(r).toMatchObject({ code: 'MODEM_TIMEOUT' });
   });
-  });
 });
 
 describe('health check', () => {
