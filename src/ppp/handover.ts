@@ -37,8 +37,8 @@ export interface PppRun {
   stop(graceMs: number): Promise<void>;
   /**
    * What the kernel does on carrier loss, for lines whose carrier it cannot see (ptys):
-   * SIGHUP to the process group (pppd exits 16), then SIGTERM after hangupGraceMs and
-   * SIGKILL half that later, for a child that ignores the hang-up.
+   * SIGHUP to the process group (pppd exits 16), then SIGTERM and SIGKILL, each
+   * hangupGraceMs later, for a child that ignores the hang-up.
    */
   hangup(): void;
   /** The last few KiB pppd wrote to stderr, for logs and accounting. */
@@ -58,7 +58,7 @@ export interface HandOverOptions {
   tailBytes?: number;
   /** How long stderr may stay open after pppd has exited. */
   stderrDrainMs?: number;
-  /** hangup(): from SIGHUP to SIGTERM; SIGKILL follows half of it later. */
+  /** hangup(): between SIGHUP, SIGTERM and SIGKILL (the session passes `ppp_stop`). */
   hangupGraceMs?: number;
   /**
    * Hand the tty over as a modem line (CLOCAL off, HUPCL on) and make it the child's
@@ -71,9 +71,10 @@ export interface HandOverOptions {
 const DEFAULT_TAIL = 8 * 1024;
 const DEFAULT_STDERR_DRAIN_MS = 250;
 /**
- * Real pppd needs a moment after SIGHUP (its log, the tty's line discipline back to
- * N_TTY); seen over 300 ms under user-mode-linux. SIGKILL leaves the tty in PPP's line
- * discipline, so it is only for a child that ignored both signals.
+ * Real pppd may need seconds after SIGHUP when the peer had just ended LCP (seen over
+ * 1.5 s under user-mode-linux). A pppd killed early loses its outcome and leaves the tty
+ * in PPP's line discipline (a pty keeps it), so SIGKILL is only for a child that
+ * ignored both signals for the whole grace.
  */
 const DEFAULT_HANGUP_GRACE_MS = 1_000;
 /** util-linux and coreutils, Essential in Debian; run with argv arrays, never a shell. */
@@ -266,16 +267,11 @@ function watch(child: ChildProcess, pid: number, o: HandOverOptions): PppRun {
     if (done || hangingUp) return;
     hangingUp = true;
     void (async () => {
-      const steps = [
-        ['SIGHUP', graceMs],
-        ['SIGTERM', graceMs / 2],
-        ['SIGKILL', graceMs / 2],
-      ] as const;
-      for (const [sig, wait] of steps) {
+      for (const sig of ['SIGHUP', 'SIGTERM', 'SIGKILL'] as const) {
         if (done) return;
-        if (sig !== 'SIGHUP') o.log.warn({ event: 'pppd-ignores-hangup', pid, signal: sig });
+        if (sig !== 'SIGHUP') o.log.warn({ event: 'pppd-ignores-hangup', pid, signal: sig, graceMs });
         signalGroup(sig);
-        if ((await within(exited, wait, () => 'late' as const)) !== 'late') return;
+        if ((await within(exited, graceMs, () => 'late' as const)) !== 'late') return;
       }
     })();
   };
