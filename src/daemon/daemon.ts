@@ -4,7 +4,7 @@ import { loadConfig } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { releaseAllSync, UucpLock } from '../serial/index.js';
 import { createSerialTransport } from '../serial/index.js';
-import { connectSimSignals } from '../sim/control.js';
+import { connectSimSignals } from '../serial/index.js';
 import { startPppd } from '../ppp/index.js';
 import { Notifier } from './notify.js';
 import { StatusFile } from './status.js';

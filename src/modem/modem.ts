@@ -1,5 +1,6 @@
 import { dialStringProblem } from '../config/dial-string.js';
 import { CallbackdError, isCallbackdError } from '../errors.js';
+import { delay } from '../wait.js';
 import type { Logger } from '../log.js';
 import type { Timing } from '../options.js';
 import type { Transport } from '../serial/transport.js';
@@ -171,25 +172,46 @@ export class Modem {
   /**
    * On hook. DTR drop first (the modem is set up for &D2/&D3, and it works even when the
    * modem ignores +++); verified with AT -> OK; if the modem does not answer, the escape
-   * with guard times and ATH0. MODEM_NO_RESPONSE when neither works.
+   * with guard times and ATH0. On a line known to have no DTR control (the transport
+   * says so after the first ENOTTY) the drop and the AT that could only time out are
+   * skipped: straight to the escape. MODEM_NO_RESPONSE when nothing works.
    */
   hangup(): Promise<void> {
     return this.exclusive(async () => {
+      const wasOnline = this.isOnline;
       this.goOffline();
       await this.pulseDtr();
-      if (await this.answersAt()) return;
-      this.log.warn(
-        { event: 'hangup-escape', line: this.line },
-        'modem did not answer after DTR drop; trying +++',
-      );
-      await this.escape();
-      const r = await this.resultOrTimeout('ATH0', this.timing.commandMs);
-      if (r !== 'timeout' && r.result === 'OK') return;
+      if (this.noDtr()) {
+        this.log.info(
+          { event: 'hangup-no-dtr', line: this.line },
+          'line has no DTR control; escape and ATH0',
+        );
+        if (wasOnline) await this.escape();
+        if (await this.answersCommand('ATH0')) return;
+      } else {
+        if (await this.answersAt()) return;
+        this.log.warn(
+          { event: 'hangup-escape', line: this.line },
+          'modem did not answer after DTR drop; trying +++',
+        );
+        await this.escape();
+        if (await this.answersCommand('ATH0')) return;
+      }
       throw new CallbackdError(
         'MODEM_NO_RESPONSE',
         `${this.line}: modem does not hang up (no OK after DTR drop, +++ and ATH0)`,
       );
     });
+  }
+
+  /** The transport knows the line has no DTR control. */
+  private noDtr(): boolean {
+    return this.transport.dtrControl === false;
+  }
+
+  private async answersCommand(cmd: string): Promise<boolean> {
+    const r = await this.resultOrTimeout(cmd, this.timing.commandMs);
+    return r !== 'timeout' && r.result === 'OK';
   }
 
   /** AT -> OK, tried twice (mgetty). false when the modem is online or does not answer. */
@@ -236,11 +258,13 @@ export class Modem {
   }
 
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => setTimeout(resolve, ms));
+    return delay(ms);
   }
 
   private async pulseDtr(): Promise<void> {
+    if (this.noDtr()) return;
     await this.transport.setDtr(false);
+    if (this.noDtr()) return; // found out just now (ENOTTY)
     await this.sleep(this.timing.dtrLowMs);
     await this.transport.setDtr(true);
   }

@@ -30,5 +30,7 @@ export async function startPppd(o: {
     args,
     lock: o.lock,
     log: o.log,
+    // The hang-up escalation waits as long as a stop does: real pppd gets its time.
+    hangupGraceMs: o.line.timing.pppStopMs,
   });
 }

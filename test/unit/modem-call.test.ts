@@ -233,10 +233,50 @@ describe('hangup', () => {
     expect(commands).toEqual(['ATA', 'AT', '+++', 'ATH0']);
   });
 
+  it('on a line without DTR: no drop, no AT that can only time out; the escape at once, then ATH0', async () => {
+    let escaped = false;
+    const { t, modem, commands } = scripted((c) => {
+      if (c === 'ATA') return res('CONNECT');
+      if (c === '+++') {
+        escaped = true;
+        return res('OK');
+      }
+      return escaped ? res('OK') : undefined;
+    });
+    t.dtrControl = false;
+    await modem.answer();
+    const p = modem.hangup();
+    // The escape's leading guard time is the first thing that happens.
+    await vi.advanceTimersByTimeAsync(FAST_TIMING.escapeGuardMs - 1);
+    expect(t.writtenText).not.toContain('+++');
+    await vi.advanceTimersByTimeAsync(1);
+    expect(t.writtenText).toContain('+++');
+    expect(await p).toBeUndefined();
+    expect(commands).toEqual(['ATA', '+++', 'ATH0']);
+    expect(t.dtrHistory).toEqual([]);
+    expect(modem.online).toBe(false);
+  });
+
+  it('on a line without DTR that is not online: ATH0 only', async () => {
+    const { t, modem, commands } = scripted(() => res('OK'));
+    t.dtrControl = false;
+    expect(await settle(modem.hangup())).toBeUndefined();
+    expect(commands).toEqual(['ATH0']);
+  });
+
   it('throws MODEM_NO_RESPONSE when nothing works', async () => {
     const { modem } = scripted((c) => (c === 'ATA' ? res('CONNECT') : undefined));
     await modem.answer();
     expect(await settle(modem.hangup())).toMatchObject({ code: 'MODEM_NO_RESPONSE' });
+  });
+});
+
+describe('a tty that never takes the bytes', () => {
+  it('a command whose write never completes ends with MODEM_TIMEOUT, not never', async () => {
+    const { t, modem } = scripted(() => res('OK'));
+    t.hangWrites = true;
+    const r = await settle(modem.command('AT'), FAST_TIMING.commandMs + 10_000);
+    expect(r).toMatchObject({ code: 'MODEM_TIMEOUT' });
   });
 });
 
