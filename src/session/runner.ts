@@ -5,7 +5,7 @@ import type { CallbackEntry, Config } from '../config/types.js';
 import { errnoCode } from '../errors.js';
 import { LineReader } from '../login/index.js';
 import type { Modem } from '../modem/index.js';
-import { pppdOutcome, pppdTraffic } from '../ppp/index.js';
+import { pppdExitLevel, pppdOutcome, pppdTraffic } from '../ppp/index.js';
 import type { Transport } from '../serial/transport.js';
 import { transition, type MachineContext } from './machine.js';
 import type { PppRun } from '../ppp/index.js';
@@ -352,7 +352,7 @@ export class LineSession {
         this.ppp = undefined;
         const o = pppdOutcome(code, signal, run.stderrTail());
         this.traffic = pppdTraffic(run.stderrTail());
-        this.deps.log.info({
+        this.deps.log[pppdExitLevel(o.outcome)]({
           event: 'ppp-exit',
           line: this.deps.line.name,
           callId: this.callId(),

@@ -109,7 +109,12 @@ export type Effect =
       detail?: string;
       pppExitCode?: number | null;
     }
-  | { do: 'log'; level: 'info' | 'warn'; event: string; fields?: Record<string, unknown> };
+  | {
+      do: 'log';
+      level: 'debug' | 'info' | 'notice' | 'warn';
+      event: string;
+      fields?: Record<string, unknown>;
+    };
 
 export interface Step {
   state: State;
