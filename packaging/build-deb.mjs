@@ -127,14 +127,16 @@ for (const d of [
 ]) {
   rmSync(join(lib, 'node_modules', d), { recursive: true, force: true });
 }
-// Files for a module's web site or repository, and the musl build (Debian is glibc).
+// Files for a module's web site, repository or type checker, and the musl build (Debian is glibc).
 const tidy = (d) => {
   for (const e of readdirSync(d, { withFileTypes: true })) {
     const p = join(d, e.name);
     if (e.isDirectory()) {
       if (e.name === 'test' || e.name === '.husky' || e.name === '.github') rmSync(p, { recursive: true });
       else tidy(p);
-    } else if (/\.html$|^\.git|^\.npmignore$|^\.eslintrc|\.musl\.node$|\.sh$/.test(e.name)) {
+    } else if (
+      /\.html$|^\.git|^\.npmignore$|^\.eslintrc|\.musl\.node$|\.sh$|\.[cm]?ts$|\.map$/.test(e.name)
+    ) {
       rmSync(p);
     } else {
       // Scripts (a #! line) stay runnable; nothing else in node_modules is run directly.
