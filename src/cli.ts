@@ -5,6 +5,7 @@ import type { CommandModule } from 'yargs';
 import { configCommands } from './config/commands.js';
 import { daemonCommands } from './daemon/commands.js';
 import { statusCommand } from './daemon/status-command.js';
+import { controlCommands } from './daemon/control-commands.js';
 import { importMgettyCommand } from './config/import-mgetty-command.js';
 import { simCommand } from './sim/command.js';
 
@@ -18,6 +19,7 @@ const commands: CommandModule<any, any>[] = [
   ...daemonCommands,
   ...configCommands,
   statusCommand,
+  ...controlCommands,
   importMgettyCommand,
   simCommand,
 ];

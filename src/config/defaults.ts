@@ -20,6 +20,7 @@ export const DEFAULTS = {
     accountingFile: '/var/log/callbackd/accounting.jsonl',
     logLevel: 'info',
     nologinDir: '/etc',
+    controlSocket: '/run/callbackd/control',
   } satisfies Omit<DaemonConfig, 'hostname'>,
   login: {
     issue: '\\n@ (\\L)\\n\\n',

@@ -35,7 +35,9 @@ export function readDaemon(s: Section): DaemonConfig {
     logLevel: d.logLevel,
     hostname: s.string('hostname', hostname()),
     nologinDir: s.string('nologin_dir', d.nologinDir),
+    controlSocket: s.string('control_socket', d.controlSocket),
   };
+  if (out.controlSocket) check(s, 'control_socket', rules.absolutePathProblem(out.controlSocket));
   for (const key of ['lock_dir', 'state_dir', 'accounting_file', 'nologin_dir'] as const) {
     if (s.has(key)) check(s, key, rules.absolutePathProblem(s.string(key, '')));
   }

@@ -34,6 +34,8 @@ export interface DaemonConfig {
    * while one exists, that line counts RINGs but does not answer.
    */
   nologinDir: string;
+  /** Unix socket of `callbackd status|line|test-call|reload`; empty or absent: none. */
+  controlSocket?: string;
 }
 
 export interface LoginConfig {

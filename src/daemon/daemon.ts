@@ -1,4 +1,7 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import type { Config, LineConfig } from '../config/types.js';
 import { loadConfig } from '../config/index.js';
 import type { Logger } from '../log.js';
@@ -6,6 +9,7 @@ import { releaseAllSync, UucpLock } from '../serial/index.js';
 import { createSerialTransport } from '../serial/index.js';
 import { connectSimSignals } from '../sim/control.js';
 import { startPppd } from '../ppp/index.js';
+import { ControlServer, type ControlStatus, type ReloadResult } from './control.js';
 import { Notifier } from './notify.js';
 import { StatusFile } from './status.js';
 import { Supervisor, type SupervisorDeps } from './supervisor.js';
@@ -18,6 +22,10 @@ export interface DaemonHandle {
   supervisor: Supervisor;
   /** Re-reads the config file; a config that fails validation is logged and ignored. */
   reload(): Promise<boolean>;
+  /** The same, with the problems of a rejected file (`callbackd reload`). */
+  reloadResult(): Promise<ReloadResult>;
+  /** What `callbackd status` shows over the control socket. */
+  status(): ControlStatus;
   stop(): Promise<void>;
 }
 
@@ -69,24 +77,53 @@ export async function startDaemon(o: {
   });
 
   let stopping: Promise<void> | undefined;
+  let configHash = hashConfig(o.configPath, config);
+  let lastReload: ControlStatus['lastReload'];
+  const startedAt = new Date().toISOString();
   const handle: DaemonHandle = {
     supervisor,
     async reload() {
-      if (!o.configPath) return false;
+      return (await handle.reloadResult()).ok;
+    },
+    async reloadResult() {
+      const at = new Date().toISOString();
+      if (!o.configPath) return { ok: false, problems: ['the daemon was started without a config file'] };
       try {
+        const hash = hashConfig(o.configPath);
         const next = await loadConfig(o.configPath);
         supervisor.reload(next);
         void status.setConfigSource(next.source);
-        return true;
+        configHash = hash;
+        lastReload = { at, ok: true };
+        return { ok: true, configHash };
       } catch (err) {
-        log.error({ event: 'reload-rejected', source: o.configPath, err: (err as Error).message });
-        return false;
+        const message = (err as Error).message;
+        log.error({ event: 'reload-rejected', source: o.configPath, err: message });
+        lastReload = { at, ok: false, problems: message.split('\n') };
+        return { ok: false, problems: lastReload.problems! };
       }
+    },
+    status() {
+      const cfg = supervisor.currentConfig;
+      return {
+        pid: process.pid,
+        startedAt,
+        configSource: cfg.source,
+        updatedAt: new Date().toISOString(),
+        configHash,
+        lastReload,
+        lines: supervisor.statuses().map((l) => ({
+          ...l,
+          nologin: existsSync(join(cfg.daemon.nologinDir, `nologin.${l.name}`)),
+          disabled: supervisor.isDisabled(l.name),
+        })),
+      };
     },
     stop() {
       stopping ??= (async () => {
         log.info({ event: 'stopping' });
         notifier.stopping();
+        await control?.stop();
         await supervisor.stop();
         await status.remove();
         notifier.close();
@@ -116,6 +153,19 @@ export async function startDaemon(o: {
   }
 
   supervisor.start();
+  const control = config.daemon.controlSocket
+    ? new ControlServer(
+        config.daemon.controlSocket,
+        {
+          status: () => handle.status(),
+          setLineEnabled: (line, enabled) => supervisor.setLineEnabled(line, enabled),
+          testCall: (entry, opts) => supervisor.testCall(entry, opts),
+          reload: () => handle.reloadResult(),
+        },
+        log,
+      )
+    : undefined;
+  await control?.start();
   log.info({
     event: 'started',
     source: config.source,
@@ -125,4 +175,15 @@ export async function startDaemon(o: {
   notifier.ready();
   notifier.startWatchdog(() => true);
   return handle;
+}
+
+/** sha256 of the file the config comes from (what `sha256sum` prints), or of the config itself. */
+function hashConfig(path: string | undefined, config?: Config): string {
+  const h = createHash('sha256');
+  try {
+    h.update(path ? readFileSync(path) : JSON.stringify(config));
+  } catch {
+    h.update(JSON.stringify(config ?? null));
+  }
+  return h.digest('hex');
 }

@@ -168,7 +168,9 @@ export class LineSession {
       now,
       isLocked: (keys) => p.isLocked(keys, now),
       rateCheck: (entry, number) => p.rateCheck(entry, number, now),
-      answerDisabled: () => existsSync(join(this.config.daemon.nologinDir, `nologin.${this.deps.line.name}`)),
+      answerDisabled: () =>
+        this.deps.disabled?.() === true ||
+        existsSync(join(this.config.daemon.nologinDir, `nologin.${this.deps.line.name}`)),
     };
   }
 

@@ -23,7 +23,7 @@ describe('systemd/callbackd.service', () => {
     expect(directives('ExecStart')).toEqual([
       '/usr/sbin/callbackd run --config /etc/callbackd/callbackd.toml',
     ]);
-    expect(directives('ExecReload')).toEqual(['/bin/kill -HUP $MAINPID']);
+    expect(directives('ExecReload')).toEqual(['/usr/sbin/callbackd reload --socket /run/callbackd/control']);
     expect(directives('KillSignal')).toEqual(['SIGTERM']);
     expect(directives('Restart')).toEqual(['on-failure']);
     expect(directives('WatchdogSec')).toHaveLength(1);
@@ -46,10 +46,7 @@ describe('systemd/callbackd.service', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'unit-'));
     try {
       const copy = path.join(dir, 'callbackd.service');
-      writeFileSync(
-        copy,
-        text.replace('ExecStart=/usr/sbin/callbackd', 'ExecStart=/bin/true').replace(/man:\S+ /g, ''),
-      );
+      writeFileSync(copy, text.replaceAll('=/usr/sbin/callbackd', '=/bin/true').replace(/man:\S+ /g, ''));
       const { stdout, stderr } = await promisify(execFile)('systemd-analyze', ['verify', copy], { cwd: dir });
       // verify also loads the units ours refers to and may warn about them (freeradius.service
       // on a machine with FreeRADIUS); only what it says about callbackd.service counts.
