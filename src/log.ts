@@ -105,11 +105,41 @@ function headline(o: Record<string, unknown>): string {
   return (head || 'log').replace(/[{\n]/g, ' ');
 }
 
+const OBSERVERS = Symbol('callbackd.logObservers');
+type Observer = (event: Record<string, unknown>) => void;
+
+/**
+ * Calls `fn` with every event of at least info level the logger (or a child of it)
+ * writes, whatever its configured level: metrics count what the log says happened.
+ * Returns false for a logger not made by createLogger.
+ */
+export function observeLog(log: Logger, fn: Observer): boolean {
+  const list = (log as unknown as Record<symbol, Observer[] | undefined>)[OBSERVERS];
+  if (!list) return false;
+  list.push(fn);
+  return true;
+}
+
+const LEVEL_VALUES: Record<string, number> = {
+  trace: 10,
+  debug: 20,
+  info: 30,
+  notice: 35,
+  warn: 40,
+  error: 50,
+  fatal: 60,
+};
+
 export function createLogger(
   opts: { level?: string; destination?: NodeJS.WritableStream; format?: LogFormat } = {},
 ): Logger {
+  const level = opts.level ?? process.env.CALLBACKD_LOG_LEVEL ?? 'info';
+  // pino runs at info at least so observers see every event; lines below the configured
+  // level are dropped at the writer.
+  const threshold = LEVEL_VALUES[level] ?? (level === 'silent' ? Infinity : 30);
+  const observers: Observer[] = [];
   const options: LoggerOptions<'notice'> = {
-    level: opts.level ?? process.env.CALLBACKD_LOG_LEVEL ?? 'info',
+    level: threshold < 30 ? level : 'info',
     customLevels: { notice: NOTICE },
     base: undefined, // journald already records pid and host
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
@@ -117,8 +147,24 @@ export function createLogger(
   };
   const format = opts.format ?? (opts.destination ? 'json' : stdoutIsJournal() ? 'journal' : 'json');
   const out = opts.destination ?? pino.destination({ dest: 1, sync: true });
-  const stream = { write: (s: string) => out.write(formatLine(s, format)) };
-  return pino(options, stream);
+  const stream = {
+    write: (s: string) => {
+      if (observers.length > 0 || threshold > 30) {
+        let e: Record<string, unknown> | undefined;
+        try {
+          e = JSON.parse(s) as Record<string, unknown>;
+        } catch {
+          /* written as it is below */
+        }
+        if (e) for (const fn of observers) fn(e);
+        if (e && typeof e.level === 'number' && e.level < threshold) return;
+      }
+      out.write(formatLine(s, format));
+    },
+  };
+  const log = pino(options, stream);
+  Object.defineProperty(log, OBSERVERS, { value: observers });
+  return log;
 }
 
 /** A logger that drops everything: for unit tests that do not assert on logs. */

@@ -21,6 +21,7 @@ export const DEFAULTS = {
     logLevel: 'info',
     nologinDir: '/etc',
     controlSocket: '/run/callbackd/control',
+    metricsListen: '',
   } satisfies Omit<DaemonConfig, 'hostname'>,
   login: {
     issue: '\\n@ (\\L)\\n\\n',

@@ -36,7 +36,9 @@ export function readDaemon(s: Section): DaemonConfig {
     hostname: s.string('hostname', hostname()),
     nologinDir: s.string('nologin_dir', d.nologinDir),
     controlSocket: s.string('control_socket', d.controlSocket),
+    metricsListen: s.string('metrics_listen', d.metricsListen),
   };
+  if (out.metricsListen) check(s, 'metrics_listen', rules.listenProblem(out.metricsListen));
   if (out.controlSocket) check(s, 'control_socket', rules.absolutePathProblem(out.controlSocket));
   for (const key of ['lock_dir', 'state_dir', 'accounting_file', 'nologin_dir'] as const) {
     if (s.has(key)) check(s, key, rules.absolutePathProblem(s.string(key, '')));

@@ -36,6 +36,8 @@ export interface DaemonConfig {
   nologinDir: string;
   /** Unix socket of `callbackd status|line|test-call|reload`; empty or absent: none. */
   controlSocket?: string;
+  /** Prometheus metrics: "host:port" or a unix socket path; empty or absent: off. */
+  metricsListen?: string;
 }
 
 export interface LoginConfig {

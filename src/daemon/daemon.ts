@@ -4,12 +4,13 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Config, LineConfig } from '../config/types.js';
 import { loadConfig } from '../config/index.js';
-import type { Logger } from '../log.js';
+import { observeLog, type Logger } from '../log.js';
 import { releaseAllSync, UucpLock } from '../serial/index.js';
 import { createSerialTransport } from '../serial/index.js';
 import { connectSimSignals } from '../sim/control.js';
 import { startPppd } from '../ppp/index.js';
 import { ControlServer, type ControlStatus, type ReloadResult } from './control.js';
+import { Metrics, MetricsServer } from './metrics.js';
 import { Notifier } from './notify.js';
 import { StatusFile } from './status.js';
 import { Supervisor, type SupervisorDeps } from './supervisor.js';
@@ -124,6 +125,8 @@ export async function startDaemon(o: {
         log.info({ event: 'stopping' });
         notifier.stopping();
         await control?.stop();
+        await metricsServer?.stop();
+        metrics?.close();
         await supervisor.stop();
         await status.remove();
         notifier.close();
@@ -166,6 +169,15 @@ export async function startDaemon(o: {
       )
     : undefined;
   await control?.start();
+  const metrics = config.daemon.metricsListen
+    ? new Metrics({
+        lines: () => handle.status().lines,
+        accountingQueue: () => supervisor.accountingQueue(),
+      })
+    : undefined;
+  if (metrics) observeLog(log, (e) => metrics.observe(e));
+  const metricsServer = metrics ? new MetricsServer(config.daemon.metricsListen!, metrics, log) : undefined;
+  await metricsServer?.start();
   log.info({
     event: 'started',
     source: config.source,

@@ -155,6 +155,11 @@ export class Supervisor {
     return undefined;
   }
 
+  /** Accounting records queued for a retry (metrics). */
+  accountingQueue(): number {
+    return (this.accounting as { pendingCount?: number }).pendingCount ?? 0;
+  }
+
   isDisabled(name: string): boolean {
     return this.disabled.has(name);
   }
