@@ -109,7 +109,7 @@ const OBSERVERS = Symbol('callbackd.logObservers');
 type Observer = (event: Record<string, unknown>) => void;
 
 /**
- * Calls `fn` with every event of at least info level the logger (or a child of it)
+ * Calls `fn` with every event of at least debug level the logger (or a child of it)
  * writes, whatever its configured level: metrics count what the log says happened.
  * Returns false for a logger not made by createLogger.
  */
@@ -134,12 +134,12 @@ export function createLogger(
   opts: { level?: string; destination?: NodeJS.WritableStream; format?: LogFormat } = {},
 ): Logger {
   const level = opts.level ?? process.env.CALLBACKD_LOG_LEVEL ?? 'info';
-  // pino runs at info at least so observers see every event; lines below the configured
-  // level are dropped at the writer.
+  // pino runs at debug at least so observers (metrics, the per-call trace's state
+  // changes) see every event; lines below the configured level are dropped at the writer.
   const threshold = LEVEL_VALUES[level] ?? (level === 'silent' ? Infinity : 30);
   const observers: Observer[] = [];
   const options: LoggerOptions<'notice'> = {
-    level: threshold < 30 ? level : 'info',
+    level: threshold < 20 ? level : 'debug',
     customLevels: { notice: NOTICE },
     base: undefined, // journald already records pid and host
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
@@ -149,7 +149,7 @@ export function createLogger(
   const out = opts.destination ?? pino.destination({ dest: 1, sync: true });
   const stream = {
     write: (s: string) => {
-      if (observers.length > 0 || threshold > 30) {
+      if (observers.length > 0 || threshold > 20) {
         let e: Record<string, unknown> | undefined;
         try {
           e = JSON.parse(s) as Record<string, unknown>;

@@ -22,6 +22,8 @@ export const DEFAULTS = {
     nologinDir: '/etc',
     controlSocket: '/run/callbackd/control',
     metricsListen: '',
+    traceDir: '',
+    traceKeep: 50,
   } satisfies Omit<DaemonConfig, 'hostname'>,
   login: {
     issue: '\\n@ (\\L)\\n\\n',

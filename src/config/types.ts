@@ -38,6 +38,10 @@ export interface DaemonConfig {
   controlSocket?: string;
   /** Prometheus metrics: "host:port" or a unix socket path; empty or absent: off. */
   metricsListen?: string;
+  /** Per-call trace files (every modem byte, secrets by length); empty or absent: off. */
+  traceDir?: string;
+  /** Trace files kept (newest first). */
+  traceKeep?: number;
 }
 
 export interface LoginConfig {

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import type { CommandModule } from 'yargs';
 import { controlRequest, type ControlRequest, type ControlResponse } from './control.js';
 import { EXIT_NOT_RUNNING } from './status-command.js';
@@ -92,4 +93,44 @@ export const reloadCommand: CommandModule<object, { socket: string }> = {
   },
 };
 
-export const controlCommands = [lineCommand, testCallCommand, reloadCommand];
+/** `callbackd trace LINE`: the line's trace, live, until interrupted or the daemon stops. */
+export const traceCommand: CommandModule<object, { line: string; socket: string }> = {
+  command: 'trace <line>',
+  describe:
+    "follow a line's modem bytes, AT commands and results and state changes live (secrets as their length)",
+  builder: (y) =>
+    y
+      .positional('line', { type: 'string', demandOption: true, describe: 'line name, e.g. ttyS1' })
+      .option('socket', socketOption) as never,
+  handler: async (argv) => {
+    process.exitCode = await new Promise<number>((resolve) => {
+      const s = connect(argv.socket);
+      let buf = '';
+      let code = 0;
+      s.setEncoding('utf8');
+      s.once('connect', () => s.write(JSON.stringify({ cmd: 'trace', line: argv.line }) + '\n'));
+      s.on('data', (d: string) => {
+        buf += d;
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const msg = JSON.parse(buf.slice(0, nl)) as { ok?: boolean; error?: string; trace?: string };
+          buf = buf.slice(nl + 1);
+          if (msg.trace !== undefined)
+            process.stdout.write(msg.trace.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '?') + '\n');
+          else if (msg.ok === false) {
+            process.stderr.write(`callbackd: ${msg.error ?? 'refused'}\n`);
+            code = 1;
+          }
+        }
+      });
+      s.once('error', (err) => {
+        process.stderr.write(`callbackd: cannot reach the daemon on ${argv.socket}: ${err.message}\n`);
+        resolve(EXIT_NOT_RUNNING);
+      });
+      s.once('close', () => resolve(code));
+      process.once('SIGINT', () => s.destroy());
+    });
+  },
+};
+
+export const controlCommands = [lineCommand, testCallCommand, reloadCommand, traceCommand];

@@ -30,13 +30,16 @@ export interface ControlTarget {
   setLineEnabled(line: string, enabled: boolean): void;
   testCall(entry: string, opts: { line?: string; number?: string }): { line: string; callId: string };
   reload(): Promise<ReloadResult>;
+  /** Follows a line's trace until the returned function is called. */
+  trace?(line: string, fn: (traceLine: string) => void): () => void;
 }
 
 export type ControlRequest =
   | { cmd: 'status' }
   | { cmd: 'line'; line: string; enabled: boolean }
   | { cmd: 'test-call'; entry: string; line?: string; number?: string }
-  | { cmd: 'reload' };
+  | { cmd: 'reload' }
+  | { cmd: 'trace'; line: string };
 
 export type ControlResponse = { ok: boolean; error?: string } & Record<string, unknown>;
 
@@ -83,6 +86,7 @@ export async function handleRequest(target: ControlTarget, raw: string): Promise
 
 export class ControlServer {
   private server?: Server;
+  private readonly clients = new Set<Socket>();
 
   constructor(
     private readonly path: string,
@@ -118,6 +122,8 @@ export class ControlServer {
   }
 
   private serve(sock: Socket): void {
+    this.clients.add(sock);
+    sock.once('close', () => this.clients.delete(sock));
     let buf = '';
     let chain = Promise.resolve();
     sock.setEncoding('utf8');
@@ -133,6 +139,7 @@ export class ControlServer {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         if (!line.trim()) continue;
+        if (this.follow(sock, line)) continue;
         chain = chain.then(async () => {
           const res = await handleRequest(this.target, line);
           if (!sock.destroyed) sock.write(JSON.stringify(res) + '\n');
@@ -141,11 +148,35 @@ export class ControlServer {
     });
   }
 
+  /** `{"cmd":"trace","line":L}`: the line's trace, one `{"trace":...}` a line, until the client goes. */
+  private follow(sock: Socket, raw: string): boolean {
+    let req: { cmd?: unknown; line?: unknown };
+    try {
+      req = JSON.parse(raw) as typeof req;
+    } catch {
+      return false;
+    }
+    if (req.cmd !== 'trace') return false;
+    try {
+      if (!this.target.trace || typeof req.line !== 'string') throw new Error('trace needs "line"');
+      const off = this.target.trace(req.line, (t) => {
+        if (!sock.destroyed) sock.write(JSON.stringify({ trace: t }) + '\n');
+      });
+      sock.write(JSON.stringify({ ok: true, following: req.line }) + '\n');
+      sock.once('close', off);
+    } catch (err) {
+      sock.end(JSON.stringify({ ok: false, error: (err as Error).message }) + '\n');
+    }
+    return true;
+  }
+
   async stop(): Promise<void> {
     const s = this.server;
     if (!s) return;
     this.server = undefined;
-    await new Promise<void>((resolve) => s.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => s.close(() => resolve()));
+    for (const c of this.clients) c.destroy(); // `callbackd trace` clients stay connected
+    await closed;
     await unlink(this.path).catch(() => undefined);
   }
 }

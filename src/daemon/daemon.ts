@@ -12,6 +12,7 @@ import { startPppd } from '../ppp/index.js';
 import { ControlServer, type ControlStatus, type ReloadResult } from './control.js';
 import { Metrics, MetricsServer } from './metrics.js';
 import { Notifier } from './notify.js';
+import { LineTracer, tracedTransport } from './trace.js';
 import { StatusFile } from './status.js';
 import { Supervisor, type SupervisorDeps } from './supervisor.js';
 
@@ -68,9 +69,32 @@ export async function startDaemon(o: {
   if (!config.daemon.hostname) config = { ...config, daemon: { ...config.daemon, hostname: hostname() } };
   const notifier = new Notifier({ log });
   const status = new StatusFile(config.daemon.stateDir, { configSource: config.source, log });
+  const deps = o.deps ?? realDeps(log);
+  // Every line's modem bytes pass a tracer: to trace_dir per call, and to `callbackd trace`.
+  const tracers = new Map<string, LineTracer>();
+  const tracer = (name: string): LineTracer => {
+    let t = tracers.get(name);
+    if (!t) {
+      const d = () => supervisor.currentConfig.daemon;
+      t = new LineTracer(name, {
+        dir: d().traceDir || undefined,
+        keep: d().traceKeep ?? 50,
+        passwordPrompt: () => supervisor.currentConfig.login.passwordPrompt,
+      });
+      tracers.set(name, t);
+    }
+    return t;
+  };
+  observeLog(log, (e) => {
+    if (e.event === 'state' && typeof e.line === 'string') {
+      tracers.get(e.line)?.note(`state ${String(e.from)} -> ${String(e.to)} (${String(e.cause)})`);
+    }
+  });
   const supervisor = new Supervisor(config, {
-    ...(o.deps ?? realDeps(log)),
+    ...deps,
+    openTransport: (line) => tracedTransport(deps.openTransport(line), tracer(line.name)),
     onStatus: (lines) => {
+      for (const l of lines) tracers.get(l.name)?.call(l.callId);
       status.update(lines);
       const busy = lines.filter((l) => l.state !== 'idle' && l.state !== 'line-down').length;
       notifier.status(`${lines.length} line(s), ${busy} in a call`);
@@ -164,6 +188,12 @@ export async function startDaemon(o: {
           setLineEnabled: (line, enabled) => supervisor.setLineEnabled(line, enabled),
           testCall: (entry, opts) => supervisor.testCall(entry, opts),
           reload: () => handle.reloadResult(),
+          trace: (line, fn) => {
+            if (!supervisor.statuses().some((l) => l.name === line)) {
+              throw new Error(`no line named ${JSON.stringify(line)}`);
+            }
+            return tracer(line).follow(fn);
+          },
         },
         log,
       )

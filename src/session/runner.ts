@@ -188,7 +188,7 @@ export class LineSession {
         event: 'state',
         from: from.tag,
         to: state.tag,
-        input: input.type,
+        cause: input.type, // the input's kind only; "input" is a redacted field name
         callId: call?.callId,
       });
       this.report();

@@ -62,6 +62,7 @@ export async function startCliDaemon(o: { daemonToml?: (dir: string) => string }
   });
   daemon.stdout!.pipe(tap.stream);
   await tap.waitFor((e) => e.event === 'line-ready', 20_000, 'line-ready');
+  await tap.waitFor((e) => e.event === 'control-listening', 5_000, 'control-listening');
   return {
     dir,
     configFile,
