@@ -1,28 +1,22 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoConfig } from '../../src/daemon/demo-config.js';
-import { LogTap } from '../../src/log-tap.js';
-import { hashSecret } from '../../src/policy/index.js';
+import type { LogTap } from '../../src/log-tap.js';
 import { CallerPort } from '../../src/sim/caller.js';
+import { CLI, PPP_PASSWORD, startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
 
 // The control socket against the built daemon on a `callbackd sim` exchange, driven by
 // the CLI commands an operator types: status, line disable/enable, test-call, reload.
 
 const run = promisify(execFile);
-const CLI = new URL('../../dist/cli.js', import.meta.url).pathname;
-const STANDIN = new URL('../../dist/ppp/pppd-standin.js', import.meta.url).pathname;
+let d: CliDaemon;
 let dir: string;
 let socket: string;
 let configFile: string;
-let goodConfig: string;
-let sim: ChildProcess;
-let daemon: ChildProcess;
-const tap = new LogTap();
+let tap: LogTap;
 
 const cli = (...args: string[]) =>
   run(process.execPath, [CLI, ...args, '--socket', socket]).then(
@@ -45,51 +39,14 @@ const status = async () => {
 };
 const sha256 = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
 
-function waitForLine(child: ChildProcess, text: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    const timer = setTimeout(() => reject(new Error(`no "${text}" from the simulator`)), 15_000);
-    child.stdout!.on('data', (b: Buffer) => {
-      seen += b.toString();
-      if (seen.includes(text)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-}
-
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'callbackd-control-'));
+  d = await startCliDaemon();
+  ({ dir, configFile, tap } = d);
   socket = join(dir, 'control');
-  configFile = join(dir, 'callbackd.toml');
-  sim = spawn(
-    process.execPath,
-    [CLI, 'sim', '--numbers', '5376443,123456', '--link-dir', dir, '--control', join(dir, 'sim.sock')],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  await waitForLine(sim, 'ready');
-  goodConfig = demoConfig({
-    dir,
-    device: join(dir, 'modem5376443'),
-    socket: join(dir, 'sim.sock'),
-    pppd: [process.execPath, STANDIN],
-    hash: await hashSecret('password_for_pppuser'),
-  });
-  writeFileSync(configFile, goodConfig);
-  daemon = spawn(process.execPath, [CLI, 'run', '--config', configFile, '--log-level', 'debug'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  daemon.stdout!.pipe(tap.stream);
-  await tap.waitFor((e) => e.event === 'line-ready', 20_000, 'line-ready');
-  await tap.waitFor((e) => e.event === 'control-listening', 5_000, 'control-listening');
-});
+}, 60_000);
 
 afterAll(async () => {
-  daemon?.kill('SIGKILL');
-  sim?.kill('SIGTERM');
-  if (sim) await new Promise((r) => (sim.exitCode !== null ? r(null) : sim.on('exit', r)));
-  rmSync(dir, { recursive: true, force: true });
+  await d?.close();
 });
 
 describe('the control socket', () => {
@@ -97,7 +54,7 @@ describe('the control socket', () => {
     expect(statSync(socket).isSocket()).toBe(true);
     expect(statSync(socket).mode & 0o777).toBe(0o600);
     const st = await status();
-    expect(st.pid).toBe(daemon.pid);
+    expect(st.pid).toBe(d.daemon.pid);
     expect(st.configHash).toBe(sha256(configFile));
     expect(st.lines).toMatchObject([{ name: 'ttyS1', state: 'idle', nologin: false, disabled: false }]);
     const text = await cli('status');
@@ -117,7 +74,7 @@ describe('the control socket', () => {
   it('line disable: RINGs are not answered until line enable', async () => {
     expect((await cli('line', 'disable', 'ttyS1')).code).toBe(0);
     expect((await status()).lines[0]).toMatchObject({ disabled: true });
-    const port = await CallerPort.open(join(dir, 'modem123456'));
+    const port = await CallerPort.open(d.callerTty);
     try {
       await port.write('ATE0\r');
       await port.expect('OK', 5_000);
@@ -137,7 +94,7 @@ describe('the control socket', () => {
   });
 
   it("test-call dials the entry's number now and the call is accounted", async () => {
-    const port = await CallerPort.open(join(dir, 'modem123456'));
+    const port = await CallerPort.open(d.callerTty);
     try {
       const r = await cli('test-call', 'call', '--line', 'ttyS1');
       expect(r.code, r.stderr).toBe(0);
@@ -148,7 +105,7 @@ describe('the control socket', () => {
       await port.expect('login: ', 15_000);
       await port.write('pppuser\r');
       await port.expect('Password: ', 5_000);
-      await port.write('password_for_pppuser\r');
+      await port.write(`${PPP_PASSWORD}\r`);
       await port.sendUntilAnswered('hello\n', ' hello\n');
       await port.write('BYE\n');
       const end = await tap.waitFor((e) => e.event === 'call-end' && e.callId === callId, 30_000, 'call-end');
@@ -178,7 +135,7 @@ describe('the control socket', () => {
     expect(st.configHash).not.toBe(sha256(configFile)); // still the old one
     expect((await cli('status')).stdout).toMatch(/last reload: .* REJECTED/);
 
-    writeFileSync(configFile, goodConfig.replace('hostname = "demo"', 'hostname = "demo2"'));
+    writeFileSync(configFile, d.config.replace('hostname = "demo"', 'hostname = "demo2"'));
     const good = await cli('reload');
     expect(good.code, good.stderr).toBe(0);
     expect(good.stdout).toContain(sha256(configFile));
