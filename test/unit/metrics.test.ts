@@ -21,7 +21,7 @@ describe('metrics', () => {
     line.warn({ event: 'dial-failed', outcome: 'busy' });
     line.info({ event: 'callback-connected' });
     line.info({ event: 'call-end', outcome: 'rate-limited', kind: 'refused' });
-    line.debug({ event: 'call-end', outcome: 'ignored-below-info', kind: 'x' });
+    line.trace({ event: 'call-end', outcome: 'ignored-below-debug', kind: 'x' });
     expect(written).toHaveLength(1); // only the warning reaches the log
     const text = m.render();
     expect(text).toContain('callbackd_callbacks_total{entry="call"} 1');
@@ -30,7 +30,7 @@ describe('metrics', () => {
     expect(text).toContain('callbackd_calls_total{outcome="rate-limited",kind="refused"} 1');
     expect(text).toContain('callbackd_rate_limit_refusals_total 1');
     expect(text).toContain('callbackd_accounting_queue_length 3');
-    expect(text).not.toContain('ignored-below-info');
+    expect(text).not.toContain('ignored-below-debug');
     m.close();
   });
 
