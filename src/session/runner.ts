@@ -43,8 +43,6 @@ export class LineSession {
   private reader: LineReader | undefined;
   private readerOn = false;
   private ppp: PppRun | undefined;
-  /** pppd's byte counts for the call's record, from its exit report. */
-  private traffic: { bytesIn: number; bytesOut: number } | undefined;
   private stopping = false;
   /** Typed inputs dropped in this call (logged once per call). */
   private dropped = 0;
@@ -246,8 +244,9 @@ export class LineSession {
     // A reload applies from the next call on: an idle line picks up the current config.
     if (this.state.tag === 'idle') this.config = this.deps.config();
     const from = this.state;
-    const { state, effects } = transition(from, input, this.context());
-    if (state !== from) {
+    const step = transition(from, input, this.context());
+    const state = step.state ?? from;
+    if (step.state) {
       this.serial++;
       this.clearTimer();
       this.state = state;
@@ -261,7 +260,7 @@ export class LineSession {
       });
       this.report();
     }
-    for (const effect of effects) await this.perform(effect);
+    for (const effect of step.effects) await this.perform(effect);
     if (state.tag === 'idle' && from.tag !== 'idle') await this.backToIdle();
     if (state.tag === 'stopped' && from.tag !== 'stopped') await this.shutDown();
   }
@@ -359,19 +358,11 @@ export class LineSession {
       case 'record-callback':
         this.deps.policy.record(e.entry, e.number, this.now());
         return;
-      case 'finish':
-        this.deps.finish({
-          call: e.call,
-          line: this.deps.line.name,
-          outcome: e.outcome,
-          terminateCause: e.terminateCause,
-          detail: e.detail,
-          pppExitCode: e.pppExitCode,
-          endedAt: this.now(),
-          ...this.traffic,
-        });
-        this.traffic = undefined;
+      case 'finish': {
+        const { do: _, ...end } = e;
+        this.deps.finish({ ...end, line: this.deps.line.name, endedAt: this.now() });
         return;
+      }
     }
   }
 
@@ -423,7 +414,6 @@ export class LineSession {
           unwatch?.();
           this.ppp = undefined;
           const o = pppdOutcome(code, signal, run.stderrTail());
-          this.traffic = pppdTraffic(run.stderrTail());
           this.deps.log[pppdExitLevel(o.outcome)]({
             event: 'ppp-exit',
             line: this.deps.line.name,
@@ -435,9 +425,15 @@ export class LineSession {
             stderr: run.stderrTail().slice(-500),
           });
           await this.reclaimLock();
-          const outcome = `ppp-${o.outcome}`;
           this.push(
-            { type: 'ppp-exit', code, outcome, terminateCause: o.terminateCause, description: o.description },
+            {
+              type: 'ppp-exit',
+              code,
+              outcome: `ppp-${o.outcome}`,
+              terminateCause: o.terminateCause,
+              description: o.description,
+              traffic: pppdTraffic(run.stderrTail()),
+            },
             serial,
           );
         })
