@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { demoConfig } from '../../src/daemon/demo-config.js';
 import { LogTap } from '../../src/log-tap.js';
 import { hashSecret } from '../../src/policy/index.js';
+import type { CallerPort } from '../../src/sim/caller.js';
 
 export const CLI = new URL('../../dist/cli.js', import.meta.url).pathname;
 const STANDIN = new URL('../../dist/ppp/pppd-standin.js', import.meta.url).pathname;
@@ -25,7 +26,7 @@ export interface CliDaemon {
   close(): Promise<void>;
 }
 
-function waitForText(child: ChildProcess, text: string, ms: number): Promise<void> {
+export function waitForText(child: ChildProcess, text: string, ms: number): Promise<void> {
   return new Promise((resolve, reject) => {
     let seen = '';
     const timer = setTimeout(() => reject(new Error(`no "${text}" from the simulator`)), ms);
@@ -77,4 +78,22 @@ export async function startCliDaemon(o: { daemonToml?: (dir: string) => string }
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The HOWTO's call: dial in, `call`, answer the call-back, log in as the PPP user; the
+ * pppd stand-in then answers on the line. */
+export async function callBackIntoPpp(port: CallerPort): Promise<void> {
+  await port.write('ATE0\r');
+  await port.expect('OK', 5_000);
+  await port.write('ATDT5376443\r');
+  await port.expect('login: ', 20_000);
+  await port.write('call\r');
+  await port.expect('NO CARRIER', 15_000);
+  await port.expect('RING', 20_000);
+  await port.write('ATA\r');
+  await port.expect('login: ', 20_000);
+  await port.write('pppuser\r');
+  await port.expect('Password: ', 5_000);
+  await port.write(`${PPP_PASSWORD}\r`);
+  await port.sendUntilAnswered('hello\n', ' hello\n');
 }

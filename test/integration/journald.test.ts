@@ -7,6 +7,7 @@ import { demoConfig } from '../../src/daemon/demo-config.js';
 import { LogTap } from '../../src/log-tap.js';
 import { hashSecret } from '../../src/policy/index.js';
 import { CallerPort } from '../../src/sim/caller.js';
+import { waitForText } from '../helpers/cli-daemon.js';
 import { Journald } from '../helpers/journald.js';
 
 // The built daemon with its stdout connected to a real systemd-journald, as systemd
@@ -28,20 +29,6 @@ let daemon: ChildProcess;
 let follow: ChildProcess;
 const tap = new LogTap();
 
-function waitForLine(child: ChildProcess, text: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    const timer = setTimeout(() => reject(new Error(`no "${text}" from the simulator`)), 15_000);
-    child.stdout!.on('data', (b: Buffer) => {
-      seen += b.toString();
-      if (seen.includes(text)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-}
-
 /** The JSON part of a stored message: everything from its first brace. */
 function fields(message: string): Record<string, unknown> {
   return JSON.parse(message.slice(message.indexOf('{'))) as Record<string, unknown>;
@@ -55,7 +42,7 @@ beforeAll(async () => {
     [CLI, 'sim', '--numbers', '5376443,123456', '--link-dir', dir, '--control', join(dir, 'sim.sock')],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
-  await waitForLine(sim, 'ready');
+  await waitForText(sim, 'ready', 15_000);
   writeFileSync(
     join(dir, 'callbackd.toml'),
     demoConfig({

@@ -2,7 +2,7 @@ import { get } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallerPort } from '../../src/sim/caller.js';
-import { PPP_PASSWORD, startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
+import { callBackIntoPpp, startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
 
 // Prometheus metrics of the built daemon on its unix socket, scraped while a scripted
 // call-back is in pppd and after it ended.
@@ -62,19 +62,7 @@ describe('metrics', () => {
 
     const port = await CallerPort.open(d.callerTty);
     try {
-      await port.write('ATE0\r');
-      await port.expect('OK', 5_000);
-      await port.write('ATDT5376443\r');
-      await port.expect('login: ', 20_000);
-      await port.write('call\r');
-      await port.expect('NO CARRIER', 15_000);
-      await port.expect('RING', 20_000);
-      await port.write('ATA\r');
-      await port.expect('login: ', 20_000);
-      await port.write('pppuser\r');
-      await port.expect('Password: ', 5_000);
-      await port.write(`${PPP_PASSWORD}\r`);
-      await port.sendUntilAnswered('hello\n', ' hello\n');
+      await callBackIntoPpp(port);
 
       const during = samples((await scrape()).body);
       expect(during.get('callbackd_ppp_sessions_active')).toBe(1);

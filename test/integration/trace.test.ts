@@ -3,7 +3,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallerPort } from '../../src/sim/caller.js';
-import { CLI, PPP_PASSWORD, startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
+import { callBackIntoPpp, CLI, PPP_PASSWORD, startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
 
 // The per-call trace of the built daemon: a file per call in trace_dir, and
 // `callbackd trace ttyS1` following the same line live, through a whole call-back.
@@ -32,19 +32,7 @@ describe('the per-call trace', () => {
     const port = await CallerPort.open(d.callerTty);
     let callId: string;
     try {
-      await port.write('ATE0\r');
-      await port.expect('OK', 5_000);
-      await port.write('ATDT5376443\r');
-      await port.expect('login: ', 20_000);
-      await port.write('call\r');
-      await port.expect('NO CARRIER', 15_000);
-      await port.expect('RING', 20_000);
-      await port.write('ATA\r');
-      await port.expect('login: ', 20_000);
-      await port.write('pppuser\r');
-      await port.expect('Password: ', 5_000);
-      await port.write(`${PPP_PASSWORD}\r`);
-      await port.sendUntilAnswered('hello\n', ' hello\n');
+      await callBackIntoPpp(port);
       await port.write('BYE\n');
       callId = String((await d.tap.waitFor((e) => e.event === 'call-end', 20_000, 'call-end')).callId);
     } finally {
