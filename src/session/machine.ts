@@ -7,7 +7,7 @@ import type { CallInfo, Claim, Effect, Input, LoginClock, Phase, State, Step, Tr
 /**
  * The call state machine of one line: a pure function from (state, input) to the next
  * state and the effects to perform. No I/O, no clocks: `now` and read-only policy
- * queries arrive in the context. runner.ts performs the effects and feeds their
+ * queries arrive in the context. line-session.ts performs the effects and feeds their
  * results back as inputs; a state's single timer comes back as { type: 'timeout' }.
  */
 export interface MachineContext {
