@@ -20,6 +20,10 @@ export const DEFAULTS = {
     accountingFile: '/var/log/callbackd/accounting.jsonl',
     logLevel: 'info',
     nologinDir: '/etc',
+    controlSocket: '/run/callbackd/control',
+    metricsListen: '',
+    traceDir: '',
+    traceKeep: 50,
   } satisfies Omit<DaemonConfig, 'hostname'>,
   login: {
     issue: '\\n@ (\\L)\\n\\n',

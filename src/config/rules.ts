@@ -56,3 +56,13 @@ export const SPEEDS = [
 ] as const;
 
 export const DIAL_PREFIX = /^AT[D][TP]?$/i;
+
+/** A listen address: an absolute unix socket path, or host:port ([v6]:port) with port 1..65535. */
+export function listenProblem(v: string): string | undefined {
+  if (v.startsWith('/')) return absolutePathProblem(v);
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(v);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
+    return 'must be host:port (e.g. "127.0.0.1:9464") or an absolute unix socket path';
+  }
+  return undefined;
+}

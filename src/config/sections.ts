@@ -35,7 +35,14 @@ export function readDaemon(s: Section): DaemonConfig {
     logLevel: d.logLevel,
     hostname: s.string('hostname', hostname()),
     nologinDir: s.string('nologin_dir', d.nologinDir),
+    controlSocket: s.string('control_socket', d.controlSocket),
+    metricsListen: s.string('metrics_listen', d.metricsListen),
+    traceDir: s.string('trace_dir', d.traceDir),
+    traceKeep: s.int('trace_keep', d.traceKeep, 1, 100_000),
   };
+  if (out.traceDir) check(s, 'trace_dir', rules.absolutePathProblem(out.traceDir));
+  if (out.metricsListen) check(s, 'metrics_listen', rules.listenProblem(out.metricsListen));
+  if (out.controlSocket) check(s, 'control_socket', rules.absolutePathProblem(out.controlSocket));
   for (const key of ['lock_dir', 'state_dir', 'accounting_file', 'nologin_dir'] as const) {
     if (s.has(key)) check(s, key, rules.absolutePathProblem(s.string(key, '')));
   }

@@ -34,6 +34,14 @@ export interface DaemonConfig {
    * while one exists, that line counts RINGs but does not answer.
    */
   nologinDir: string;
+  /** Unix socket of `callbackd status|line|test-call|reload`; empty or absent: none. */
+  controlSocket?: string;
+  /** Prometheus metrics: "host:port" or a unix socket path; empty or absent: off. */
+  metricsListen?: string;
+  /** Per-call trace files (every modem byte, secrets by length); empty or absent: off. */
+  traceDir?: string;
+  /** Trace files kept (newest first). */
+  traceKeep?: number;
 }
 
 export interface LoginConfig {

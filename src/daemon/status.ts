@@ -17,6 +17,9 @@ export interface LineStatus {
   callerId?: string;
   /** Last problem seen on the line (device gone, modem silent); cleared by the next call. */
   lastError?: string;
+  /** Only over the control socket: a nologin file exists; the operator disabled the line. */
+  nologin?: boolean;
+  disabled?: boolean;
 }
 
 /** What `callbackd status` reads. Written whole on every change, so readers never see half. */

@@ -1,7 +1,8 @@
 import type { Config, LineConfig } from '../config/types.js';
 import { diffConfig } from '../config/index.js';
 import type { Logger } from '../log.js';
-import { verifySecret } from '../policy/index.js';
+import { randomUUID } from 'node:crypto';
+import { resolveCallback, verifySecret } from '../policy/index.js';
 import { LineSession } from '../session/line-session.js';
 import type { CallRecord, LineLock, PppStarter, SessionDeps } from '../session/deps.js';
 import type { Transport } from '../serial/transport.js';
@@ -51,6 +52,8 @@ export class Supervisor {
   private config: Config;
   private readonly policy: SharedPolicyState;
   private readonly accounting: { write(rec: AccountingRecord): Promise<void> };
+  /** Lines the operator disabled over the control socket, until enabled or restart. */
+  private readonly disabled = new Set<string>();
   /** Records on their way to the accounting file; stop() waits for them. */
   private readonly writes = new Set<Promise<void>>();
   private stopping = false;
@@ -94,6 +97,7 @@ export class Supervisor {
       now: this.deps.now,
       finish: (rec) => this.record(rec),
       onState: (s) => this.onState(managed, s),
+      disabled: () => this.disabled.has(line.name),
     });
     this.lines.set(line.name, managed);
     managed.session.start();
@@ -173,6 +177,63 @@ export class Supervisor {
       if (m && m.line.dialOut && !m.pending && m.session.acceptCallback(req)) return name;
     }
     return undefined;
+  }
+
+  /** Accounting records queued for a retry (metrics). */
+  accountingQueue(): number {
+    return (this.accounting as { pendingCount?: number }).pendingCount ?? 0;
+  }
+
+  isDisabled(name: string): boolean {
+    return this.disabled.has(name);
+  }
+
+  /** `callbackd line disable|enable`: a disabled line does not answer (as with a nologin file). */
+  setLineEnabled(name: string, enabled: boolean): void {
+    if (!this.lines.has(name)) throw new Error(`no line named ${JSON.stringify(name)}`);
+    if (enabled) this.disabled.delete(name);
+    else this.disabled.add(name);
+    this.deps.log.notice({ event: enabled ? 'line-enabled' : 'line-disabled', line: name });
+    this.deps.onStatus?.(this.statuses());
+  }
+
+  /**
+   * `callbackd test-call`: the entry's call-back now, on an idle dial-out line, through
+   * the same number check and rate limits as a caller's (and counted in them); the call
+   * is accounted like any other.
+   */
+  testCall(entryName: string, o: { line?: string; number?: string } = {}): { line: string; callId: string } {
+    const entry = this.config.callbacks.find((e) => e.name === entryName);
+    if (!entry) throw new Error(`no call-back entry named ${JSON.stringify(entryName)}`);
+    const checked = resolveCallback(entry, o.number);
+    if (!checked.ok) throw new Error(`${entryName}: ${checked.reason}`);
+    const now = this.deps.now?.() ?? Date.now();
+    const limit = this.policy.rateCheck(entry.name, checked.dial, now);
+    if (!limit.ok) throw new Error(`rate limit: ${limit.reason}`);
+    const names = o.line ? [o.line] : entry.dialLines.length ? entry.dialLines : [...this.lines.keys()];
+    const call = {
+      callId: randomUUID(),
+      startedAt: now,
+      logins: [],
+      callback: { entry: entry.name, number: checked.dial, attempts: 0 },
+    };
+    for (const name of names) {
+      const m = this.lines.get(name);
+      if (!m || !m.line.dialOut || m.pending || this.disabled.has(name)) continue;
+      // No caller to wait for: dial at once.
+      if (!m.session.acceptCallback({ call, entry: { ...entry, delayMs: 0 }, number: checked.dial }))
+        continue;
+      this.policy.record(entry.name, checked.dial, now);
+      this.deps.log.info({
+        event: 'test-call',
+        line: name,
+        entry: entry.name,
+        number: checked.dial,
+        callId: call.callId,
+      });
+      return { line: name, callId: call.callId };
+    }
+    throw new Error(`no idle, enabled dial-out line among ${names.join(', ')}`);
   }
 
   /**

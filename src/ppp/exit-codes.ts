@@ -136,3 +136,35 @@ export function pppdOutcome(code: number | null, signal: string | null, log?: st
 
 /** Every exit code pppd defines, for tests and documentation. */
 export const PPPD_EXIT_CODES: readonly number[] = Object.freeze(Object.keys(CODES).map(Number));
+
+/** pppd could not run at all: the operator must act (kernel, options, permissions, tty). */
+const PPPD_BROKEN = new Set([
+  'fatal-error',
+  'option-error',
+  'not-root',
+  'no-kernel-ppp',
+  'lock-failed',
+  'open-failed',
+  'pty-command-failed',
+  'init-failed',
+  'crashed',
+  'unknown-exit',
+]);
+/** The link failed for a reason on the peer's side or the line's. */
+const PPPD_FAILED = new Set([
+  'negotiation-failed',
+  'peer-auth-failed',
+  'auth-to-peer-failed',
+  'cnid-auth-failed',
+  'loopback',
+  'connect-failed',
+  'killed',
+]);
+
+/** The log level of pppd's exit: an error when pppd cannot work, a warning when the link failed. */
+export function pppdExitLevel(outcome: string): 'error' | 'warn' | 'info' {
+  const o = outcome.replace(/^ppp-/, '');
+  if (PPPD_BROKEN.has(o)) return 'error';
+  if (PPPD_FAILED.has(o)) return 'warn';
+  return 'info';
+}

@@ -75,4 +75,6 @@ export interface SessionDeps {
    * it, or undefined when none is idle.
    */
   transferCallback?: (req: { call: CallInfo; entry: CallbackEntry; number: string }) => string | undefined;
+  /** The operator disabled the line (`callbackd line disable`): RINGs are not answered. */
+  disabled?: () => boolean;
 }

@@ -5,7 +5,7 @@ import type { CallbackEntry, Config } from '../config/types.js';
 import { errnoCode } from '../errors.js';
 import { LineReader } from '../login/index.js';
 import type { Modem } from '../modem/index.js';
-import { pppdOutcome, pppdTraffic } from '../ppp/index.js';
+import { pppdExitLevel, pppdOutcome, pppdTraffic } from '../ppp/index.js';
 import type { Transport } from '../serial/transport.js';
 import { transition, type MachineContext } from './machine.js';
 import type { PppRun } from '../ppp/index.js';
@@ -235,7 +235,9 @@ export class LineSession {
       now,
       isLocked: (keys) => p.isLocked(keys, now),
       rateCheck: (entry, number) => p.rateCheck(entry, number, now),
-      answerDisabled: () => existsSync(join(this.config.daemon.nologinDir, `nologin.${this.deps.line.name}`)),
+      answerDisabled: () =>
+        this.deps.disabled?.() === true ||
+        existsSync(join(this.config.daemon.nologinDir, `nologin.${this.deps.line.name}`)),
     };
   }
 
@@ -254,7 +256,7 @@ export class LineSession {
         event: 'state',
         from: from.tag,
         to: state.tag,
-        input: input.type,
+        cause: input.type, // the input's kind only; "input" is a redacted field name
         callId: call?.callId,
       });
       this.report();
@@ -416,7 +418,7 @@ export class LineSession {
           unwatch?.();
           this.ppp = undefined;
           const o = pppdOutcome(code, signal, run.stderrTail());
-          this.deps.log.info({
+          this.deps.log[pppdExitLevel(o.outcome)]({
             event: 'ppp-exit',
             line: this.deps.line.name,
             callId: this.callId(),

@@ -107,7 +107,7 @@ function teardown(
 ): Transition {
   const log: Effect = {
     do: 'log',
-    level: 'info',
+    level: 'debug', // the call's one info line is call-end, once it is accounted
     event: 'call-ending',
     fields: { outcome, terminateCause, ...(detail ? { detail } : {}) },
   };
@@ -279,7 +279,7 @@ function refuse(
   const failures = state.failures + 1;
   const effects: Effect[] = [
     { do: 'failure', keys: failureKeys(state.call, name) },
-    { do: 'log', level: 'warn', event: 'login-refused', fields: { login: name, reason: why, failures } },
+    { do: 'log', level: 'notice', event: 'login-refused', fields: { login: name, reason: why, failures } },
   ];
   if (failures >= ctx.config.login.maxAttempts) {
     const bye = expandTokens(`\r\n${message}\r\n${ctx.config.login.goodbye}`, tokens(state.call, ctx));

@@ -122,7 +122,12 @@ export type Effect =
   | { do: 'success'; keys: string[] }
   | { do: 'record-callback'; entry: string; number: string }
   | ({ do: 'finish'; call?: CallInfo; traffic?: Traffic } & CallEnd)
-  | { do: 'log'; level: 'info' | 'warn'; event: string; fields?: Record<string, unknown> };
+  | {
+      do: 'log';
+      level: 'debug' | 'info' | 'notice' | 'warn';
+      event: string;
+      fields?: Record<string, unknown>;
+    };
 
 /** A transition to a new state value, with the effects to perform. */
 export interface Transition {
