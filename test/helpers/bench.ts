@@ -145,5 +145,6 @@ export async function answerCallback(port: CallerPort): Promise<void> {
 
 /** A line to the pppd stand-in and its answer, over the handed-over tty. */
 export function pingStandin(port: CallerPort, text: string): Promise<void> {
-  return port.sendUntilAnswered(`${text}\n`, ` ${text}\n`);
+  // Up to 30 s: the stand-in is a fresh Node process, slow to start on a loaded machine.
+  return port.sendUntilAnswered(`${text}\n`, ` ${text}\n`, 30);
 }
