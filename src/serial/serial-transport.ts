@@ -145,6 +145,8 @@ class SerialTransport implements Transport {
   }
 
   async close(): Promise<void> {
+    // A transport is opened once: its signals connection (the simulator's) goes with it.
+    this.opts.signals?.close?.();
     const port = this.port;
     if (!port) return;
     this.closing = true;

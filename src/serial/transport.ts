@@ -42,4 +42,6 @@ export interface ModemSignals {
   getCarrier(): Promise<boolean>;
   /** Subscribe to carrier changes; returns the unsubscribe function. */
   onCarrier(listener: (on: boolean) => void): () => void;
+  /** Drops the connection behind the signals, if there is one (the simulator's socket). */
+  close?(): void;
 }

@@ -5,6 +5,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -178,6 +179,22 @@ function rssKb(pid: number): number {
 function fdCount(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
 }
+/** The daemon's fds by kind (socket, pipe, /dev/pts, anon_inode, file), to name what leaks. */
+function fdKinds(pid: number): Record<string, number> {
+  const kinds: Record<string, number> = {};
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      continue;
+    }
+    const kind =
+      /^(socket|pipe|anon_inode)/.exec(target)?.[1] ?? (target.startsWith('/dev/pts') ? 'pts' : 'file');
+    kinds[kind] = (kinds[kind] ?? 0) + 1;
+  }
+  return kinds;
+}
 
 interface Daemon {
   child: ChildProcess;
@@ -286,7 +303,7 @@ async function main(): Promise<number> {
     }
 
     let done = 0;
-    let sample: { rss: number; fds: number; handles: number } | undefined;
+    let sample: ReturnType<typeof measure> | undefined;
     const readLag = () =>
       existsSync(lagFile)
         ? (JSON.parse(readFileSync(lagFile, 'utf8')) as { p99: number; handles: number })
@@ -356,10 +373,17 @@ async function main(): Promise<number> {
         if (plan.fault === 'unplug') {
           await exchange.unplug(serverNumber(i));
           await sleep(300);
+          const from = exchange.mark();
           servers[i] = await exchange.addModem({ number: serverNumber(i), link: links[i]! });
-          // Wait until the daemon has the line back (its open shows in the sim's log).
-          await exchange.waitFor((e) => e.modem === serverNumber(i) && e.type === 'open', 15_000);
+          // Wait until the daemon has the line back: it opened the new tty and initialised it.
+          await exchange.waitFor(
+            (e) => e.modem === serverNumber(i) && e.type === 'command' && /S0=0/.test(String(e.line)),
+            30_000,
+            from,
+          );
         }
+        // Results of the last call (a late NO CARRIER) come before this OK; nothing older counts.
+        port.discard();
         await port.write('ATE0\r');
         await port.expect('OK', 5_000);
         if (await strike('dial')) return;
@@ -410,7 +434,6 @@ async function main(): Promise<number> {
         }
         if (plan.fault === 'lock-dir-full') mkdirSync(path.join(dir, 'lock'), { recursive: true });
         if (changed.delete(i)) await hup();
-        port.received.length = 0;
         // The next call starts once this line is idle again (bounded: a stuck line is counted at the end).
         await untilIdle([i], 30_000);
       }
@@ -426,17 +449,27 @@ async function main(): Promise<number> {
       }
     };
 
-    const measure = () => ({ rss: rssKb(pid), fds: fdCount(pid), handles: readLag()?.handles ?? NaN });
+    const measure = () => ({
+      rss: rssKb(pid),
+      fds: fdCount(pid),
+      handles: readLag()?.handles ?? NaN,
+      kinds: fdKinds(pid),
+    });
 
     await Promise.all([...Array(LINES).keys()].map((i) => runLine(i)));
     await reloads.chain;
     const notIdle = await untilIdle([...Array(LINES).keys()], 60_000);
+    await sleep(1_500);
+    const beforeProbe = crashed ? undefined : measure();
     // Idle in the status file is the daemon's word; a line is only really idle if it
     // answers: one last call on every line, which must reach the login prompt.
     const deaf: number[] = [];
     await Promise.all(
       [...Array(LINES).keys()].map(async (i) => {
         try {
+          ports[i]!.discard();
+          await ports[i]!.write('ATE0\r');
+          await ports[i]!.expect('OK', 5_000);
           await ports[i]!.write(`ATDT${serverNumber(i)}\r`);
           await ports[i]!.expect('login: ', 30_000, ['BUSY', 'NO ANSWER', 'NO CARRIER']);
         } catch {
@@ -490,7 +523,9 @@ async function main(): Promise<number> {
       `soak: seed=${SEED} ${secs} s, ${steps} cycles ended early (the caller gave up a step), faults: ${enabled.join(',')}`,
     );
     for (const f of findings.slice(-25)) console.log(`soak: ${f}`);
-    console.log(`soak: first tenth -> end: ${JSON.stringify(first)} -> ${JSON.stringify(end)}`);
+    console.log(
+      `soak: first tenth -> last cycle -> after the answer probe: ${JSON.stringify(first)} -> ${JSON.stringify(beforeProbe)} -> ${JSON.stringify(end)}`,
+    );
     if (stuckLines.length) console.log(`soak: stuck lines: ${stuckLines.map((i) => `sim${i}`).join(' ')}`);
     const ok =
       crashed === 0 &&
@@ -500,7 +535,9 @@ async function main(): Promise<number> {
       handleGrowth <= 0 &&
       rssGrowth < 10 &&
       Number.isFinite(lagP99);
-    if (!ok) console.log(`soak: FAILED; work dir kept: ${dir}`);
+    writeFileSync(path.join(dir, 'callbackd.log'), daemon.log.join('\n'));
+    if (!ok)
+      console.log(`soak: FAILED; work dir kept (callbackd.log, sim-events.jsonl, accounting.jsonl): ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
     console.log(
       `soak: lines=${LINES} cycles=${CYCLES} faults=${faults} crashes=${crashed} stuck=${stuckLines.length} calls=${calls} records=${records} fd_growth=${fdGrowth} rss_growth=${rssGrowth.toFixed(1)}% lag_p99=${lagP99.toFixed(0)}ms`,
