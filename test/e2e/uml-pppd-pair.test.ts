@@ -38,7 +38,6 @@ describe.skipIf(!umlAvailable())('two real pppd in user-mode-linux', () => {
     // line hang up (16); if the hang-up comes later than the server's 3 s terminate timer
     // (a loaded machine), it ends the link itself with the status of an up link (0).
     expect(value(out, 'client_rc'), why).toBe('5');
-    expect(client, why).toContain('Terminating on signal');
     expect(['16', '0'], why).toContain(value(out, 'server_rc'));
     kept.push(dir);
   });
