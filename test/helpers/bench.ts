@@ -143,8 +143,11 @@ export async function answerCallback(port: CallerPort): Promise<void> {
   await port.expect('login: ', 10_000);
 }
 
-/** A line to the pppd stand-in and its answer, over the handed-over tty. */
+/**
+ * A line to the pppd stand-in and its answer, over the handed-over tty. Resent every
+ * second until answered (what arrives before the child has the line is lost), for up
+ * to a minute: a loaded machine can take many seconds to start a Node child.
+ */
 export function pingStandin(port: CallerPort, text: string): Promise<void> {
-  // Up to 30 s: the stand-in is a fresh Node process, slow to start on a loaded machine.
-  return port.sendUntilAnswered(`${text}\n`, ` ${text}\n`, 30);
+  return port.sendUntilAnswered(`${text}\n`, ` ${text}\n`, 60, 1_000);
 }
