@@ -77,7 +77,7 @@ function loginState(step: 'name' | 'number', claim?: { kind: 'callback'; entry: 
     phase: 1,
     step,
     failures: 0,
-    warned: false,
+    clock: { deadline: 1_000_000, warned: false },
     ...(claim ? { claim } : {}),
   } as State;
 }
