@@ -46,7 +46,12 @@ describe('systemd/callbackd.service', () => {
       const copy = path.join(dir, 'callbackd.service');
       writeFileSync(copy, text.replace('ExecStart=/usr/bin/callbackd', 'ExecStart=/bin/true'));
       const { stdout, stderr } = await promisify(execFile)('systemd-analyze', ['verify', copy], { cwd: dir });
-      expect(stdout + stderr).toBe('');
+      // verify also loads other installed units; their warnings (e.g. a package's own unit
+      // using a deprecated key) say nothing about ours and depend on what the machine has.
+      const ours = (stdout + stderr)
+        .split('\n')
+        .filter((l) => l.trim() !== '' && !/^\/(lib|usr|etc)\/systemd\//.test(l));
+      expect(ours.join('\n')).toBe('');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
