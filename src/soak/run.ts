@@ -53,11 +53,9 @@ type Fault = (typeof FAULTS)[number] | 'none';
 /**
  * Fault classes that still take a line or the daemon down on this code (docs/testing.md
  * lists what each does): run them with --known or --faults.
- * - lock-dir-full: the lock dir gone when pppd exits: the daemon exits 70 (seed 7).
  * - unplug: an idle line's modem unplugged and back: no device-gone, the line stays deaf.
- * - flood-login: 64 KiB of CRs at the first prompt: the line is stuck past the soak's bounds.
  */
-const KNOWN: readonly Fault[] = ['lock-dir-full', 'unplug', 'flood-login'];
+const KNOWN: readonly Fault[] = ['unplug'];
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
