@@ -94,7 +94,7 @@ function nameReachesPolicyOnlyIfValid(text: string): void {
   const name = text.trim();
   if (name === '' || validLoginName(name, ctx.config.login.maxLength)) return;
   if (asked.length > 0) fail(`refused name ${JSON.stringify(name)} reached the lockout lookup`);
-  const s = step.state as { call?: { logins: string[] }; claim?: unknown };
+  const s = (step.state ?? {}) as { call?: { logins: string[] }; claim?: unknown };
   if (s.call && s.call.logins.length > 0)
     fail(`refused name ${JSON.stringify(name)} was recorded in the call`);
   if (step.effects.some((e) => e.do === 'verify' && e.hash !== undefined)) {
@@ -325,7 +325,7 @@ function dialledBySession(entry: CallbackEntry, typed: string): string | undefin
   const effects: Effect[] = [];
   for (const input of inputs) {
     const step = transition(state, input, ctx);
-    state = step.state;
+    state = step.state ?? state;
     effects.push(...step.effects);
   }
   const dial = effects.find((e) => e.do === 'dial' || e.do === 'transfer');
