@@ -25,4 +25,10 @@ if (file) {
   };
   setInterval(write, 1_000).unref();
   process.on('exit', write);
+  // Before each RSS sample the soak asks for a full collection (the daemon runs with
+  // --expose-gc), so RSS compares live memory rather than where the collector happens to be.
+  process.on('SIGUSR2', () => {
+    (globalThis as { gc?: () => void }).gc?.();
+    write();
+  });
 }

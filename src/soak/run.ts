@@ -207,7 +207,7 @@ interface Daemon {
 }
 
 function startDaemon(cfg: string, lagFile: string): Daemon {
-  const child = spawn(process.execPath, ['--import', PROBE, CLI, 'run', '--config', cfg], {
+  const child = spawn(process.execPath, ['--expose-gc', '--import', PROBE, CLI, 'run', '--config', cfg], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, SOAK_LAG_FILE: lagFile },
   });
@@ -313,7 +313,9 @@ async function main(): Promise<number> {
       existsSync(lagFile)
         ? (JSON.parse(readFileSync(lagFile, 'utf8')) as { p99: number; handles: number })
         : undefined;
-    const tenth = Math.max(1, Math.floor(CYCLES / 10));
+    // The first sample: after a tenth of the cycles, and no sooner than two per line, so
+    // that every line's code paths have run (and been compiled) before the baseline.
+    const tenth = Math.min(CYCLES, Math.max(1, Math.floor(CYCLES / 10), 2 * LINES));
     const reloads = { chain: Promise.resolve() };
     const hup = () => {
       reloads.chain = reloads.chain.then(async () => {
@@ -336,6 +338,7 @@ async function main(): Promise<number> {
           gate = (async () => {
             await untilIdle([...Array(LINES).keys()], 60_000);
             await sleep(1_500);
+            await collect();
             sample = measure();
           })();
         }
@@ -457,6 +460,10 @@ async function main(): Promise<number> {
       }
     };
 
+    const collect = async () => {
+      if (!crashed) daemon.child.kill('SIGUSR2');
+      await sleep(1_000);
+    };
     const measure = () => {
       try {
         return {
@@ -474,6 +481,7 @@ async function main(): Promise<number> {
     await reloads.chain;
     const notIdle = await untilIdle([...Array(LINES).keys()], 60_000);
     await sleep(1_500);
+    await collect();
     const beforeProbe = crashed ? undefined : measure();
     // Idle in the status file is the daemon's word; a line is only really idle if it
     // answers: one last call on every line, which must reach the login prompt.
@@ -498,6 +506,7 @@ async function main(): Promise<number> {
     if (deaf.length)
       findings.push(`lines idle in status but not answering: ${deaf.map((i) => `sim${i}`).join(' ')}`);
     await sleep(1_500);
+    await collect();
     const end = crashed ? undefined : measure();
     const first = sample ?? end;
     const lag = readLag();
