@@ -98,6 +98,12 @@ export class CallerPort {
     });
   }
 
+  /** Forgets what arrived so far: the next expect() sees only what comes after this. */
+  discard(): void {
+    this.buffer = '';
+    this.received.length = 0;
+  }
+
   /** Waits until the text seen so far (since the last consume) contains `text`. */
   expect(text: string, timeoutMs: number, aborts: string[] = []): Promise<void> {
     return waitFor<void>(
