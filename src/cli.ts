@@ -2,34 +2,40 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { CommandModule } from 'yargs';
-import { configCommands } from './config/commands.js';
-import { daemonCommands } from './daemon/commands.js';
-import { statusCommand } from './daemon/status-command.js';
-import { importMgettyCommand } from './config/import-mgetty-command.js';
-import { simCommand } from './sim/command.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Command = CommandModule<any, any>;
 
 /**
- * Each area of the daemon exports its own yargs command module; this file only
- * lists them. Handlers set process.exitCode rather than calling process.exit, so
- * open handles are closed in order.
+ * Each area exports its own yargs command module; this file only lists them, one line
+ * each: the command's name and where its module lives. A command's module is loaded
+ * only when that command runs (or for --help), so `callbackd run` loads the daemon and
+ * nothing else: not the simulator, not node-pty, not the other commands' code.
+ * Handlers set process.exitCode rather than calling process.exit, so open handles are
+ * closed in order.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const commands: CommandModule<any, any>[] = [
-  ...daemonCommands,
-  ...configCommands,
-  statusCommand,
-  importMgettyCommand,
-  simCommand,
-];
+const commands: Record<string, () => Promise<Command>> = {
+  run: async () => (await import('./daemon/commands.js')).runCommand,
+  demo: async () => (await import('./demo/command.js')).demoCommand,
+  'check-config': async () => (await import('./config/commands.js')).checkConfigCommand,
+  'hash-password': async () => (await import('./config/commands.js')).hashPasswordCommand,
+  status: async () => (await import('./daemon/status-command.js')).statusCommand,
+  'import-mgetty': async () => (await import('./config/import-mgetty-command.js')).importMgettyCommand,
+  sim: async () => (await import('./sim/cli-command.js')).simCommand,
+};
 
 export async function main(argv: string[]): Promise<void> {
+  // The command is the first word; anything else (--help, a typo) loads them all so
+  // yargs can list them or say what is wrong.
+  const first = argv[0];
+  const names = first !== undefined && first in commands ? [first] : Object.keys(commands);
   let cli = yargs(argv)
     .scriptName('callbackd')
     .strict()
     .demandCommand(1, 'name a command; --help lists them')
     .help()
     .version();
-  for (const c of commands) cli = cli.command(c);
+  for (const c of await Promise.all(names.map((n) => commands[n]!()))) cli = cli.command(c);
   await cli.parseAsync();
 }
 

@@ -1,7 +1,7 @@
 import type { ModemSignals } from '../serial/transport.js';
 import { now, TimerSet, type TimerHandle } from './clock.js';
-import { CommandLineReader } from './command-line.js';
-import { runLine, type CommandContext } from './commands.js';
+import { CommandLineReader } from './at-line-reader.js';
+import { runLine, type CommandContext } from './at-commands.js';
 import { EscapeDetector } from './escape.js';
 import type { EventLog, SimEventType } from './events.js';
 import { describeFaults, mergeFaults, NO_FAULTS, type Faults } from './faults.js';

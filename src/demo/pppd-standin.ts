@@ -11,7 +11,7 @@
  * Every other argument is accepted and ignored, so it runs with pppd's argv.
  *
  * Self-contained on purpose (node: imports only): tests transpile this one file and run
- * it without a build; the demo runs dist/ppp/pppd-standin.js.
+ * it without a build; the demo runs dist/demo/pppd-standin.js.
  */
 import { writeSync } from 'node:fs';
 
