@@ -125,12 +125,14 @@ const mb = (kb: number): string => `${(kb / 1024).toFixed(1)} MB`;
 async function linesMain(dir: string): Promise<void> {
   const counts = arg('lines', '1,8,32,64,128').split(',').map(Number);
   const idle = Number(arg('idle', '60'));
+  // Extra node options for the daemon, to try V8 flags: --node-args '--max-semi-space-size=1'
+  const nodeArgs = arg('node-args', '').split(' ').filter(Boolean);
   const write = arg('write', 'yes') !== 'no';
   const started = new Date();
   const results: (LinesResult | { lines: number; error: string })[] = [];
   for (const n of counts) {
     try {
-      const r = await measureLines(dir, n, n === counts[0] ? idle : 0);
+      const r = await measureLines(dir, n, n === counts[0] ? idle : 0, nodeArgs);
       process.stderr.write(`bench:lines: ${JSON.stringify(r)}\n`);
       results.push(r);
     } catch (err) {
@@ -149,7 +151,7 @@ async function linesMain(dir: string): Promise<void> {
   const first = results[0];
   const idleLine =
     first && 'idle' in first && first.idle
-      ? `Idle, ${first.lines} line(s), health check off, over ${first.idle.seconds} s: **${first.idle.switches} context switches** (all ${first.idle.threads} threads, voluntary and not, from /proc/PID/task/*/status) and **${first.idle.cpuMs} ms CPU** (utime + stime).`
+      ? `Idle, ${first.lines} line(s), health check off, over ${first.idle.seconds} s: **${first.idle.switches} context switches**, ${first.idle.secondHalfSwitches} of them in the second half (all ${first.idle.threads} threads, voluntary and not, from /proc/PID/task/*/status), and **${first.idle.cpuMs} ms CPU** (utime + stime, 10 ms ticks).`
       : 'Idle: not measured.';
   const md = [
     '<!-- lines:start -->',

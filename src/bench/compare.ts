@@ -18,6 +18,7 @@ import { hashSecret } from '../policy/hash.js';
 import { runRealChat } from '../sim/caller.js';
 import { createExchange, serveControl, type Exchange, type SimEvent, type SimModem } from '../sim/index.js';
 import { Terminal } from '../sim/terminal.js';
+import { shebangFlags } from './lines.js';
 
 /**
  * The seed scenario (the HOWTO's client chat script, real chat(8)) on the simulator,
@@ -280,7 +281,9 @@ interface Running {
 }
 
 function startCallbackd(cfg: string): Running {
-  const child = spawn(process.execPath, [CLI, 'run', '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...shebangFlags(), CLI, 'run', '--config', cfg], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   const keep = (b: Buffer): void => {
     out = (out + b.toString()).slice(-4000);
@@ -382,11 +385,14 @@ async function cycle(
   cfg: string,
 ): Promise<CycleResult> {
   const mark = exchange.mark();
+  // Each call starts from a fresh daemon state: the rate limits persisted in the
+  // state folder would otherwise refuse the seventh call-back within the hour.
+  rmSync(path.join(path.dirname(cfg), 'limits.json'), { force: true });
   const server = system === 'callbackd' ? startCallbackd(cfg) : startMgetty();
   const result: CycleResult = { system, mode, run, ok: false, stages: {} };
   try {
     await lineQuiet(exchange, 1_500, 30_000, mark);
-    const chat = await runRealChat(caller.ttyPath, SCRIPT, 120_000);
+    const chat = await runRealChat(caller.ttyPath, SCRIPT, 150_000);
     try {
       if (!chat.ok) throw new Error(`chat exited ${chat.code}: ${chat.log.split('\n').slice(-6).join(' | ')}`);
       const term = await Terminal.open(caller.ttyPath, { hupcl: false });

@@ -17,6 +17,13 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const CLI = path.join(here, '..', 'cli.js');
 const SETTLE_MS = 2_000;
 
+/** The node options in dist/cli.js's shebang, which systemd's ExecStart runs through. */
+export function shebangFlags(): string[] {
+  const first = readFileSync(CLI, 'utf8').split('\n', 1)[0] ?? '';
+  const m = /\bnode\s+(.*)$/.exec(first);
+  return m ? m[1]!.split(/\s+/).filter(Boolean) : [];
+}
+
 export interface Mem {
   rssKB: number;
   pssKB: number;
@@ -53,7 +60,7 @@ export interface LinesResult {
   /** From exec until every line logged `line-ready`. */
   allReadyMs: number;
   /** Over idleSeconds with the health check off, one line count only. */
-  idle?: { seconds: number; switches: number; cpuMs: number; threads: number };
+  idle?: { seconds: number; switches: number; cpuMs: number; threads: number; secondHalfSwitches: number };
 }
 
 function configFor(dir: string, devices: string[], socket: string): string {
@@ -118,7 +125,7 @@ export async function measureLines(
       ),
     );
     const t0 = performance.now();
-    const child = spawn(process.execPath, [...nodeArgs, CLI, 'run', '--config', cfg], {
+    const child = spawn(process.execPath, [...shebangFlags(), ...nodeArgs, CLI, 'run', '--config', cfg], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
@@ -145,12 +152,16 @@ export async function measureLines(
       const callbackd = memOf(child.pid!);
       result = { lines: n, callbackd, mgetty: undefined, startedMs, allReadyMs };
       if (idleSeconds > 0) {
+        // Two halves: V8's memory reducer still runs a few GCs in the first seconds after start-up.
         const a = wakeups(child.pid!);
-        await new Promise((r) => setTimeout(r, idleSeconds * 1000));
+        await new Promise((r) => setTimeout(r, (idleSeconds * 1000) / 2));
+        const mid = wakeups(child.pid!);
+        await new Promise((r) => setTimeout(r, (idleSeconds * 1000) / 2));
         const b = wakeups(child.pid!);
         result.idle = {
           seconds: idleSeconds,
           switches: b.switches - a.switches,
+          secondHalfSwitches: b.switches - mid.switches,
           cpuMs: b.cpuMs - a.cpuMs,
           threads: b.threads,
         };
