@@ -1,6 +1,5 @@
 #!/usr/bin/env -S node --lite-mode --no-expose-wasm
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
+import { parseArgs } from 'node:util';
 import type { CommandModule } from 'yargs';
 
 // The shebang's --lite-mode (no optimising compiler, lazy feedback vectors) takes about
@@ -29,7 +28,38 @@ const commands: Record<string, () => Promise<Command>> = {
   sim: async () => (await import('./sim/cli-command.js')).simCommand,
 };
 
+/**
+ * `run` is what systemd starts, so its two options are read without yargs, which
+ * would cost the daemon about 9 MB of RSS and 100 ms of start-up (measured, see
+ * docs/benchmarks.md). Anything else on a `run` line (--help, a typo) goes to yargs,
+ * which explains it.
+ */
+async function runWithoutYargs(argv: string[]): Promise<boolean> {
+  if (argv[0] !== 'run') return false;
+  let values: { config?: string; 'log-level'?: string };
+  try {
+    ({ values } = parseArgs({
+      args: argv.slice(1),
+      options: { config: { type: 'string', short: 'c' }, 'log-level': { type: 'string' } },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch {
+    return false;
+  }
+  const { runCommand, DEFAULT_CONFIG_PATH } = await import('./daemon/commands.js');
+  await runCommand.handler!({
+    config: values.config ?? DEFAULT_CONFIG_PATH,
+    'log-level': values['log-level'],
+    _: ['run'],
+    $0: 'callbackd',
+  });
+  return true;
+}
+
 export async function main(argv: string[]): Promise<void> {
+  if (await runWithoutYargs(argv)) return;
+  const { default: yargs } = await import('yargs');
   // The command is the first word; anything else (--help, a typo) loads them all so
   // yargs can list them or say what is wrong.
   const first = argv[0];
@@ -44,7 +74,7 @@ export async function main(argv: string[]): Promise<void> {
   await cli.parseAsync();
 }
 
-main(hideBin(process.argv)).catch((err: unknown) => {
+main(process.argv.slice(2)).catch((err: unknown) => {
   process.stderr.write(`callbackd: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exitCode = 1;
 });

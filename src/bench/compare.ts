@@ -84,7 +84,9 @@ export function stagesOf(events: SimEvent[], caller: string, server: string): Pa
   const span = (stage: Stage, a?: SimEvent, b?: SimEvent): void => {
     if (a && b) out[stage] = Math.round((b.t - a.t) * 10) / 10;
   };
-  const dialIn = events.find((e) => e.modem === caller && e.type === 'command' && /^ATD/i.test(String(e.line)));
+  const dialIn = events.find(
+    (e) => e.modem === caller && e.type === 'command' && /^ATD/i.test(String(e.line)),
+  );
   const ring = find((e) => e.type === 'ring');
   const ata = find((e) => e.type === 'command' && /^AT.*A$/i.test(String(e.line)), ring?.seq);
   span('RING -> ATA', ring, ata);
@@ -104,7 +106,9 @@ export function stagesOf(events: SimEvent[], caller: string, server: string): Pa
   span('password -> pppd has the line', password, pppd);
   span('whole cycle', dialIn, pppd);
   // The caller's hang-up, then the last modem result of the re-initialisation.
-  const callerHangup = events.find((e) => e.modem === caller && e.type === 'hangup' && e.seq > (pppd?.seq ?? 1e15));
+  const callerHangup = events.find(
+    (e) => e.modem === caller && e.type === 'hangup' && e.seq > (pppd?.seq ?? 1e15),
+  );
   if (callerHangup) {
     const after = s.filter((e) => e.seq > callerHangup.seq);
     const lastCmd = [...after].reverse().find((e) => e.type === 'command');
@@ -364,7 +368,12 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /** Waits until the server modem has been quiet for `quietMs` after some command. */
-async function lineQuiet(exchange: Exchange, quietMs: number, timeoutMs: number, from: number): Promise<void> {
+async function lineQuiet(
+  exchange: Exchange,
+  quietMs: number,
+  timeoutMs: number,
+  from: number,
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   const events = (): SimEvent[] => exchange.events.filter((e) => e.modem === SERVER && e.seq >= from);
   for (;;) {
@@ -394,7 +403,8 @@ async function cycle(
     await lineQuiet(exchange, 1_500, 30_000, mark);
     const chat = await runRealChat(caller.ttyPath, SCRIPT, 150_000);
     try {
-      if (!chat.ok) throw new Error(`chat exited ${chat.code}: ${chat.log.split('\n').slice(-6).join(' | ')}`);
+      if (!chat.ok)
+        throw new Error(`chat exited ${chat.code}: ${chat.log.split('\n').slice(-6).join(' | ')}`);
       const term = await Terminal.open(caller.ttyPath, { hupcl: false });
       try {
         await term.expect('STANDIN-HELLO', 10_000);

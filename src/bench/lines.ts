@@ -1,5 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -175,9 +183,14 @@ export async function measureLines(
     const gettys = modems.map((_, i) => startMgetty(ttyName(i)));
     try {
       await new Promise((r) => setTimeout(r, SETTLE_MS + n * 20));
+      // Only this namespace's: another run's mgetty must not be counted.
+      const own = readlinkSync('/proc/self/ns/mnt');
       const pids = readdirSync('/proc').filter((p) => {
         try {
-          return readFileSync(`/proc/${p}/cmdline`, 'latin1').startsWith('/sbin/mgetty\0');
+          return (
+            readFileSync(`/proc/${p}/cmdline`, 'latin1').startsWith('/sbin/mgetty\0') &&
+            readlinkSync(`/proc/${p}/ns/mnt`) === own
+          );
         } catch {
           return false;
         }

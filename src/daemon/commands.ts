@@ -3,6 +3,9 @@ import { loadConfig } from '../config/index.js';
 import { createLogger } from '../log.js';
 import { startDaemon } from './daemon.js';
 
+/** Where `callbackd run` looks for its config unless told. */
+export const DEFAULT_CONFIG_PATH = '/etc/callbackd/callbackd.toml';
+
 /** `callbackd run --config FILE`: the daemon in the foreground, JSON logs on stdout. */
 export const runCommand: CommandModule<object, { config: string; 'log-level'?: string }> = {
   command: 'run',
@@ -12,7 +15,7 @@ export const runCommand: CommandModule<object, { config: string; 'log-level'?: s
       .option('config', {
         alias: 'c',
         type: 'string',
-        default: '/etc/callbackd/callbackd.toml',
+        default: DEFAULT_CONFIG_PATH,
         describe: 'configuration file',
       })
       .option('log-level', { type: 'string', describe: 'override daemon.log_level' }) as never,
