@@ -8,6 +8,7 @@ import { measureLines, shebangFlags, type LinesResult } from './lines.js';
 import {
   compare,
   inNamespace,
+  signalNamespace,
   STAGES,
   type CycleResult,
   type Mode,
@@ -82,6 +83,13 @@ async function main(): Promise<void> {
     );
     process.exitCode = r.status ?? 1;
     return;
+  }
+  // Stopped by hand: take every daemon, mgetty and chat of this run along.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => {
+      signalNamespace('SIGKILL');
+      process.exit(130);
+    });
   }
   await inNamespace(run);
 }

@@ -66,6 +66,8 @@ export interface CycleResult {
   error?: string;
   /** Milliseconds per stage; missing when the stage did not happen. */
   stages: Partial<Record<Stage, number>>;
+  /** The exchange's events of this cycle (byte counts and labels, never bytes), to recompute stages. */
+  events: SimEvent[];
 }
 
 const WATCH = [
@@ -96,7 +98,11 @@ export function stagesOf(events: SimEvent[], caller: string, server: string): Pa
   const name = find((e) => e.watch === 'name-call', login1?.seq);
   const hangup1 = find((e) => e.type === 'hangup', name?.seq);
   span('login name -> hang-up', name, hangup1);
-  const atd = find((e) => e.type === 'command' && /^AT.*D/i.test(String(e.line)), hangup1?.seq);
+  // A dial command: D and a digit, not &D (the DTR setting in an init string).
+  const atd = find(
+    (e) => e.type === 'command' && /^AT(.*[^&])?D[TPW]?[0-9*#]/i.test(String(e.line)),
+    hangup1?.seq,
+  );
   span('hang-up -> ATD', hangup1, atd);
   const connect2 = find((e) => e.type === 'connect', atd?.seq);
   const login2 = find((e) => e.watch === 'login', connect2?.seq);
@@ -348,7 +354,7 @@ function readlinkSafe(p: string): string | undefined {
   }
 }
 
-function signalNamespace(signal: NodeJS.Signals, match?: (cmdline: string) => boolean): void {
+export function signalNamespace(signal: NodeJS.Signals, match?: (cmdline: string) => boolean): void {
   for (const pid of namespaceProcesses(match)) {
     try {
       process.kill(pid, signal);
@@ -398,7 +404,7 @@ async function cycle(
   // state folder would otherwise refuse the seventh call-back within the hour.
   rmSync(path.join(path.dirname(cfg), 'limits.json'), { force: true });
   const server = system === 'callbackd' ? startCallbackd(cfg) : startMgetty();
-  const result: CycleResult = { system, mode, run, ok: false, stages: {} };
+  const result: CycleResult = { system, mode, run, ok: false, stages: {}, events: [] };
   try {
     await lineQuiet(exchange, 1_500, 30_000, mark);
     const chat = await runRealChat(caller.ttyPath, SCRIPT, 150_000);
@@ -425,18 +431,15 @@ async function cycle(
       signalNamespace('SIGHUP', (c) => c.includes('pppd-standin'));
     }
     await lineQuiet(exchange, 2_000, 20_000, hangupMark).catch(() => undefined);
-    const events = exchange.events.filter((e) => e.seq >= mark);
-    result.stages = stagesOf(events, CALLER, SERVER);
+    result.events = exchange.events.filter((e) => e.seq >= mark);
+    result.stages = stagesOf(result.events, CALLER, SERVER);
     result.ok = true;
   } catch (err) {
     result.error = (err as Error).message;
     const out = server.output();
     if (out) result.error += ` (server said: ${out.slice(-600)})`;
-    result.stages = stagesOf(
-      exchange.events.filter((e) => e.seq >= mark),
-      CALLER,
-      SERVER,
-    );
+    result.events = exchange.events.filter((e) => e.seq >= mark);
+    result.stages = stagesOf(result.events, CALLER, SERVER);
   } finally {
     await server.stop();
   }
