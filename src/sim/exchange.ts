@@ -84,7 +84,9 @@ interface Call {
   timer?: TimerHandle;
 }
 
-type Resolved = Required<Omit<ExchangeOptions, 'eventLog' | 'pty' | 'maxEvents' | 'watch'>> & { pty: PtyOptions };
+type Resolved = Required<Omit<ExchangeOptions, 'eventLog' | 'pty' | 'maxEvents' | 'watch'>> & {
+  pty: PtyOptions;
+};
 
 export function digitsOf(number: string): string {
   return number.replace(/[^0-9*#]/g, '');

@@ -202,7 +202,11 @@ export class SimModemImpl implements CommandContext {
       return;
     }
     this.line.write(chunk);
-    this.event('data', { dir: 'out', bytes: chunk.length, ...this.board.log.watchFields(this.number, 'out', chunk) });
+    this.event('data', {
+      dir: 'out',
+      bytes: chunk.length,
+      ...this.board.log.watchFields(this.number, 'out', chunk),
+    });
     this.countBytes(chunk.length);
   }
 
@@ -292,7 +296,11 @@ export class SimModemImpl implements CommandContext {
       // Escape only if the guard time passes with no more data (the next chunk cancels).
       this.escTimer = this.timers.after(guard, () => this.escapeToCommand());
     }
-    this.event('data', { dir: 'in', bytes: chunk.length, ...this.board.log.watchFields(this.number, 'in', chunk) });
+    this.event('data', {
+      dir: 'in',
+      bytes: chunk.length,
+      ...this.board.log.watchFields(this.number, 'in', chunk),
+    });
     this.board.forward(this, chunk);
     this.countBytes(chunk.length);
   }
