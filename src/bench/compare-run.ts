@@ -134,7 +134,11 @@ async function run(dir: string): Promise<void> {
   if (!write) return;
   writeFileSync(
     path.join(repo, 'docs', 'bench-compare.json'),
-    `${JSON.stringify({ date: started.toISOString(), command, machine, results }, null, 2)}\n`,
+    `${JSON.stringify(
+      { date: started.toISOString(), command, machine, results: results.map(({ events: _, ...r }) => r) },
+      null,
+      2,
+    )}\n`,
   );
   writeSection('compare', md);
   if (results.some((r) => !r.ok)) {
@@ -146,6 +150,8 @@ async function run(dir: string): Promise<void> {
     importsMain();
   }
 }
+
+const lagMs = (x: number | undefined): string => (x === undefined ? 'n/a' : `${x.toFixed(1)} ms`);
 
 async function scaleMain(): Promise<void> {
   const n = Number(arg('scale-lines', '128'));
@@ -164,7 +170,8 @@ async function scaleMain(): Promise<void> {
     '',
     '| lines | calls completed | failed | calls per second | event-loop delay p50 | p99 | max | peak RSS |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',
-    `| ${n} | ${r.calls} | ${r.failed} | **${r.callsPerSecond.toFixed(2)}** | ${r.lag?.p50 ?? 'n/a'} ms | **${r.lag?.p99 ?? 'n/a'} ms** | ${r.lag?.max ?? 'n/a'} ms | ${mb(r.peakRssKB)} |`,
+    `| ${n} | ${r.calls} | ${r.failed} | **${r.callsPerSecond.toFixed(2)}** | ${lagMs(r.lag?.p50)} | **${lagMs(r.lag?.p99)}** | ${lagMs(r.lag?.max)} | ${mb(r.peakRssKB)} |`,
+    ...(r.firstError ? ['', `First failure: ${r.firstError.replace(/\|/g, '/')}`] : []),
     '<!-- scale:end -->',
   ].join('\n');
   process.stdout.write(`${md}\n`);
