@@ -1,7 +1,7 @@
 import type { CallbackEntry, Config, LineConfig } from '../config/types.js';
 import { expandTokens, validLoginName } from '../login/index.js';
 import { asksSecret, identify, resolveCallback, screenCallerId, secretHashFor } from '../policy/index.js';
-import type { CallInfo, Claim, Effect, Input, Phase, State, Step } from './types.js';
+import type { CallInfo, Claim, Effect, Input, LoginClock, Phase, State, Step } from './types.js';
 
 /**
  * The call state machine of one line: a pure function from (state, input) to the next
@@ -32,7 +32,7 @@ export function transition(state: State, input: Input, ctx: MachineContext): Ste
       return onAnswering(state, input, ctx);
     case 'settling':
       return input.type === 'timeout'
-        ? promptLogin(state.call, state.phase, 0, ctx, true)
+        ? promptLogin(state.call, state.phase, 0, ctx, true, freshClock(ctx))
         : lost(state, input);
     case 'login':
       return onLogin(state, input, ctx);
@@ -172,10 +172,18 @@ function onIdle(input: Input, ctx: MachineContext): Step {
     callerId: input.callerId,
     logins: [],
   };
-  return stay({ tag: 'answering', call }, [{ do: 'answer' }]);
+  // The answer has its own timeout in the modem; this bound also covers what comes
+  // before it (the UUCP lock in a directory anyone can write to), so the state ends.
+  const t = ctx.line.timing;
+  return stay({ tag: 'answering', call }, [
+    { do: 'answer' },
+    { do: 'timer', ms: t.answerMs + 2 * t.commandMs },
+  ]);
 }
 
 function onAnswering(state: Extract<State, { tag: 'answering' }>, input: Input, ctx: MachineContext): Step {
+  if (input.type === 'timeout')
+    return teardown(state.call, 'answer-timeout', 'Lost-Carrier', 'no answer result in time');
   if (input.type !== 'answered') return stay(state);
   const r = input.result;
   // Another program (minicom, cu) has the line: we never picked up, so no call to end.
@@ -203,20 +211,34 @@ function acceptsPpp(phase: Phase, ctx: MachineContext): boolean {
   return phase === 1 ? ctx.config.pppd.autoPppBeforeCallback : ctx.config.pppd.autoPppAfterCallback;
 }
 
-/** Shows the prompt (with the issue text first when `issue`) and arms the login timer. */
+/** A leg's login clock, started at its first prompt. */
+function freshClock(ctx: MachineContext): LoginClock {
+  return { deadline: ctx.now + ctx.line.timing.loginMs, warned: false };
+}
+
+/** The state timer for what is left of the leg's login time. */
+function clockTimer(clock: LoginClock, ctx: MachineContext): Effect {
+  return { do: 'timer', ms: Math.max(0, clock.deadline - ctx.now) };
+}
+
+/**
+ * Shows the prompt (with the issue text first when `issue`) and arms the login timer
+ * for what is left of the leg's login time: a new prompt never gives more time.
+ */
 function promptLogin(
   call: CallInfo,
   phase: Phase,
   failures: number,
   ctx: MachineContext,
   issue: boolean,
+  clock: LoginClock,
 ): Step {
   const login = ctx.config.login;
   const text = (issue ? login.issue : '') + login.prompt;
-  return stay({ tag: 'login', call, phase, step: 'name', failures, warned: false }, [
+  return stay({ tag: 'login', call, phase, step: 'name', failures, clock }, [
     { do: 'reader', echo: true, detectPpp: acceptsPpp(phase, ctx) },
     { do: 'write', text: expandTokens(text, tokens(call, ctx)) },
-    { do: 'timer', ms: ctx.line.timing.loginMs },
+    clockTimer(clock, ctx),
   ]);
 }
 
@@ -241,7 +263,7 @@ function failureKeys(call: CallInfo, name?: string): string[] {
 
 /** A refused attempt: the same words whatever was wrong, so names cannot be probed. */
 function refuse(
-  state: { call: CallInfo; phase: Phase; failures: number },
+  state: { call: CallInfo; phase: Phase; failures: number; clock: LoginClock },
   ctx: MachineContext,
   name: string | undefined,
   why: string,
@@ -257,22 +279,23 @@ function refuse(
     const end = farewell(state.call, bye, ctx, 'login-refused', 'User-Error', why);
     return stay(end.state, [...effects, ...end.effects]);
   }
-  const next = promptLogin(state.call, state.phase, failures, ctx, false);
+  const next = promptLogin(state.call, state.phase, failures, ctx, false, state.clock);
   return stay(next.state, [...effects, { do: 'write', text: `\r\n${message}\r\n` }, ...next.effects]);
 }
 
 function onLogin(state: Extract<State, { tag: 'login' }>, input: Input, ctx: MachineContext): Step {
   switch (input.type) {
     case 'timeout':
-      if (!state.warned && ctx.line.timing.loginGraceMs > 0) {
-        return stay({ ...state, warned: true }, [
+      if (!state.clock.warned && ctx.line.timing.loginGraceMs > 0) {
+        const clock = { deadline: ctx.now + ctx.line.timing.loginGraceMs, warned: true };
+        return stay({ ...state, clock }, [
           { do: 'write', text: expandTokens(ctx.config.login.timeoutWarning, tokens(state.call, ctx)) },
-          { do: 'timer', ms: ctx.line.timing.loginGraceMs },
+          clockTimer(clock, ctx),
         ]);
       }
       return teardown(state.call, 'login-timeout', 'Idle-Timeout');
     case 'cancel':
-      return promptLogin(state.call, state.phase, state.failures, ctx, false);
+      return promptLogin(state.call, state.phase, state.failures, ctx, false, state.clock);
     case 'overlong':
       return refuse(state, ctx, undefined, 'input too long');
     case 'ppp-frame':
@@ -297,13 +320,14 @@ function onLoginLine(state: Extract<State, { tag: 'login' }>, text: string, ctx:
   }
   if (state.step === 'secret') {
     const claim = state.claim ?? { kind: 'unknown', name: '' };
-    return stay({ tag: 'verifying', call: state.call, phase: state.phase, failures: state.failures, claim }, [
+    const { call, phase, failures, clock } = state;
+    return stay({ tag: 'verifying', call, phase, failures, claim, clock }, [
       { do: 'reader', echo: true, detectPpp: false },
       { do: 'verify', hash: secretHashFor(claimIdentity(claim)), secret: text },
     ]);
   }
   const name = text.trim();
-  if (name === '') return promptLogin(state.call, state.phase, state.failures, ctx, false);
+  if (name === '') return promptLogin(state.call, state.phase, state.failures, ctx, false, state.clock);
   if (!validLoginName(name, ctx.config.login.maxLength)) return refuse(state, ctx, undefined, 'invalid name');
   const shown = shownName(name, ctx);
   const call = { ...state.call, logins: [...state.call.logins, shown] };
@@ -341,7 +365,7 @@ function askSecret(state: Extract<State, { tag: 'login' }>, claim: Claim, ctx: M
   return stay({ ...state, step: 'secret', claim }, [
     { do: 'reader', echo: false, detectPpp: false },
     { do: 'write', text: prompt },
-    { do: 'timer', ms: ctx.line.timing.loginMs },
+    clockTimer(state.clock, ctx),
   ]);
 }
 
@@ -350,7 +374,7 @@ function onVerifying(state: Extract<State, { tag: 'verifying' }>, input: Input, 
   if (input.type !== 'verified') return stay(state);
   const name = shownName(state.claim.kind === 'unknown' ? state.claim.name : nameOf(state.claim), ctx);
   if (!input.ok || state.claim.kind === 'unknown') return refuse(state, ctx, name, 'wrong name or secret');
-  const base = { ...state, tag: 'login' as const, step: 'name' as const, warned: false };
+  const base = { ...state, tag: 'login' as const, step: 'name' as const };
   const next = afterSecret(base, state.claim, ctx);
   return stay(next.state, [{ do: 'success', keys: failureKeys(state.call, name) }, ...next.effects]);
 }
@@ -367,7 +391,7 @@ function afterSecret(state: Extract<State, { tag: 'login' }>, claim: Claim, ctx:
     return stay({ ...state, step: 'number', claim }, [
       { do: 'reader', echo: true, detectPpp: false },
       { do: 'write', text: '\r\nCall-back number: ' },
-      { do: 'timer', ms: ctx.line.timing.loginMs },
+      clockTimer(state.clock, ctx),
     ]);
   }
   const checked = resolveCallback(entry);

@@ -22,6 +22,17 @@ export interface CallInfo {
 
 export type Phase = 1 | 2;
 
+/**
+ * When the login of one leg times out. Set once at the leg's first prompt and carried
+ * through every re-prompt, refusal and secret check, so pressing Enter or ^U cannot
+ * keep a line held: `deadline` is absolute (the context's clock); `warned` says the
+ * one-minute warning has been given and `deadline` is the end of its grace time.
+ */
+export interface LoginClock {
+  deadline: number;
+  warned: boolean;
+}
+
 /** Who the caller claimed to be, while we check the secret. */
 export type Claim =
   | { kind: 'callback'; entry: CallbackEntry }
@@ -38,10 +49,11 @@ export type State =
       phase: Phase;
       step: 'name' | 'secret' | 'number';
       failures: number;
-      warned: boolean;
+      /** The login clock of this leg: set at the first prompt, never restarted. */
+      clock: LoginClock;
       claim?: Claim;
     }
-  | { tag: 'verifying'; call: CallInfo; phase: Phase; failures: number; claim: Claim }
+  | { tag: 'verifying'; call: CallInfo; phase: Phase; failures: number; claim: Claim; clock: LoginClock }
   | { tag: 'announcing'; call: CallInfo; entry: CallbackEntry; number: string }
   | { tag: 'dropping'; call: CallInfo; entry: CallbackEntry; number: string }
   /** Handing the call-back to another line (the entry's dial_lines). */
