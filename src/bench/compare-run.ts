@@ -157,7 +157,7 @@ async function scaleMain(): Promise<void> {
   const n = Number(arg('scale-lines', '128'));
   const seconds = Number(arg('scale-seconds', '60'));
   const started = new Date();
-  const r = await scale(n, seconds);
+  const r = await scale(n, seconds, arg('node-args', '').split(' ').filter(Boolean));
   process.stderr.write(`bench:scale: ${JSON.stringify(r)}\n`);
   const md = [
     '<!-- scale:start -->',

@@ -32,7 +32,7 @@ export interface ScaleResult {
   peakRssKB: number;
 }
 
-export async function scale(n: number, seconds: number): Promise<ScaleResult> {
+export async function scale(n: number, seconds: number, nodeArgs: string[] = []): Promise<ScaleResult> {
   const dir = mkdtempSync(path.join(tmpdir(), 'callbackd-scale-'));
   mkdirSync(path.join(dir, 'lock'));
   const exchange = await createExchange({ ringIntervalMs: 500, dialDelayMs: 50, maxEvents: 20_000 });
@@ -83,7 +83,7 @@ autoppp_before_callback = true
     const lagFile = path.join(dir, 'lag.json');
     const child = spawn(
       process.execPath,
-      [...shebangFlags(), '--import', PROBE, CLI, 'run', '--config', cfg, '--log-level', 'info'],
+      [...shebangFlags(), ...nodeArgs, '--import', PROBE, CLI, 'run', '--config', cfg, '--log-level', 'info'],
       { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, CALLBACKD_LAG_FILE: lagFile } },
     );
     try {
