@@ -2,10 +2,10 @@ import type { Config, LineConfig } from '../config/types.js';
 import { diffConfig } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { verifySecret } from '../policy/index.js';
-import { LineSession } from '../session/runner.js';
-import type { CallRecord, LineLock, PppStarter, SessionDeps } from '../session/ports.js';
+import { LineSession } from '../session/line-session.js';
+import type { CallRecord, LineLock, PppStarter, SessionDeps } from '../session/deps.js';
 import type { Transport } from '../serial/transport.js';
-import { Accounting, toTerminateCause, type AccountingRecord } from './accounting.js';
+import { Accounting, recordOf, type AccountingRecord } from './accounting.js';
 import { SharedPolicyState } from './policy-state.js';
 import type { LineStatus } from './status.js';
 
@@ -197,32 +197,7 @@ export class Supervisor {
   }
 
   private record(rec: CallRecord): void {
-    const call = rec.call;
-    const now = rec.endedAt;
-    const started = call?.startedAt ?? now;
-    const out: AccountingRecord = {
-      callId: call?.callId ?? 'none',
-      line: rec.line,
-      startedAt: new Date(started).toISOString(),
-      endedAt: new Date(now).toISOString(),
-      durationMs: Math.max(0, now - started),
-      callerId: call?.callerId,
-      login: call?.logins.length ? call.logins : undefined,
-      kind:
-        call?.pppUser || rec.outcome.startsWith('ppp')
-          ? call?.callback
-            ? 'callback'
-            : 'direct-ppp'
-          : kindOf(rec),
-      callbackNumber: call?.callback?.number,
-      dialAttempts: call?.callback?.attempts,
-      pppUser: call?.pppUser,
-      pppExitCode: rec.pppExitCode ?? undefined,
-      outcome: rec.outcome,
-      terminateCause: toTerminateCause(rec.terminateCause),
-      bytesIn: rec.bytesIn,
-      bytesOut: rec.bytesOut,
-    };
+    const out = recordOf(rec);
     // Logged once the record is written (or queued for retry): a reader of the log can
     // rely on the accounting file holding the call.
     const write = this.accounting
@@ -234,10 +209,4 @@ export class Supervisor {
       .finally(() => this.writes.delete(write));
     this.writes.add(write);
   }
-}
-
-function kindOf(rec: CallRecord): AccountingRecord['kind'] {
-  if (rec.call?.callback) return rec.outcome.startsWith('callback-failed') ? 'failed' : 'callback';
-  if (rec.outcome === 'login-refused' || rec.outcome === 'rate-limited') return 'refused';
-  return 'failed';
 }

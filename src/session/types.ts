@@ -1,4 +1,6 @@
+import type { CallEnd, DialFailure, Outcome, TerminateCause, Traffic } from '../call-end.js';
 import type { CallbackEntry, PppUser } from '../config/types.js';
+import type { AnswerOutcome, DialOutcome } from '../modem/types.js';
 
 /**
  * The per-line state machine's vocabulary. States, inputs and effects are plain data
@@ -16,7 +18,7 @@ export interface CallInfo {
   /** Names typed at login (never secrets). */
   logins: string[];
   /** Call-back leg, once decided. */
-  callback?: { entry: string; number: string; attempts: number; lastOutcome?: string };
+  callback?: { entry: string; number: string; attempts: number; lastOutcome?: DialFailure | 'connect' };
   pppUser?: string;
 }
 
@@ -61,22 +63,21 @@ export type State =
   | { tag: 'callback-wait'; call: CallInfo; entry: CallbackEntry; number: string; attempt: number }
   | { tag: 'dialing'; call: CallInfo; entry: CallbackEntry; number: string; attempt: number }
   | { tag: 'ppp'; call: CallInfo; autoPpp: boolean }
-  | {
+  | ({
       tag: 'teardown';
       call?: CallInfo;
-      outcome: string;
-      terminateCause: string;
-      detail?: string;
-      pppExitCode?: number | null;
+      /** pppd's traffic report, when pppd ran. */
+      traffic?: Traffic;
       /** A last text is on its way to the caller: hang up when the state timer fires. */
       farewell?: boolean;
-    }
+    } & CallEnd)
   | { tag: 'stopped' };
 
 export type StateTag = State['tag'];
 
-export type AnswerResult = { kind: 'connect'; speed?: number; text: string } | { kind: string };
-export type DialResult = { kind: 'connect'; speed?: number; text: string } | { kind: string };
+/** The modem's answer outcome, or why the line could not even try. */
+export type AnswerResult = AnswerOutcome | { kind: 'lock-held' | 'line-down' };
+export type DialResult = DialOutcome | { kind: 'lock-held' | 'line-down' };
 
 export type Input =
   | { type: 'ring'; count: number; callerId?: string; now: number; callId: string }
@@ -90,7 +91,14 @@ export type Input =
   | { type: 'verified'; ok: boolean }
   | { type: 'hung-up' }
   | { type: 'dialed'; result: DialResult }
-  | { type: 'ppp-exit'; outcome: string; terminateCause: string; description: string; code: number | null }
+  | {
+      type: 'ppp-exit';
+      outcome: Outcome;
+      terminateCause: TerminateCause;
+      description: string;
+      code: number | null;
+      traffic?: Traffic;
+    }
   | { type: 'ppp-failed'; message: string }
   /** Another line's call asks this idle line to dial the call-back. */
   | { type: 'callback'; call: CallInfo; entry: CallbackEntry; number: string }
@@ -113,17 +121,18 @@ export type Effect =
   | { do: 'failure'; keys: string[] }
   | { do: 'success'; keys: string[] }
   | { do: 'record-callback'; entry: string; number: string }
-  | {
-      do: 'finish';
-      call?: CallInfo;
-      outcome: string;
-      terminateCause: string;
-      detail?: string;
-      pppExitCode?: number | null;
-    }
+  | ({ do: 'finish'; call?: CallInfo; traffic?: Traffic } & CallEnd)
   | { do: 'log'; level: 'info' | 'warn'; event: string; fields?: Record<string, unknown> };
 
-export interface Step {
+/** A transition to a new state value, with the effects to perform. */
+export interface Transition {
   state: State;
   effects: Effect[];
 }
+
+/**
+ * What the machine answers to an input: a transition, or none (`state` absent): the
+ * input was ignored or only produced effects; the state timer keeps running and the
+ * state's generation stays, so results in flight remain valid.
+ */
+export type Step = Transition | { state?: undefined; effects: Effect[] };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { transition, type MachineContext } from '../../src/session/machine.js';
-import type { Effect, Input, State } from '../../src/session/types.js';
+import type { DialFailure } from '../../src/call-end.js';
+import type { DialResult, Effect, Input, State } from '../../src/session/types.js';
 import { testConfig, testEntry, testLine, testUser } from '../helpers/config.js';
 
 const HASH = 'scrypt$16384$8$1$c2FsdA==$aGFzaA=='; // never verified here: verification is an effect
@@ -25,7 +26,7 @@ function run(inputs: Input[], c = ctx(), start: State = { tag: 'idle' }) {
   const tags: string[] = [];
   for (const input of inputs) {
     const step = transition(state, input, c);
-    state = step.state;
+    state = step.state ?? state;
     effects.push(...step.effects);
     tags.push(state.tag);
   }
@@ -40,10 +41,10 @@ const ring = (count = 1, callerId?: string): Input => ({
   callId: 'c1',
 });
 const connect: Input = { type: 'answered', result: { kind: 'connect', text: 'CONNECT 33600', speed: 33600 } };
-const dialed = (kind: string): Input =>
+const dialed = (kind: DialFailure | 'connect'): Input =>
   kind === 'connect'
     ? { type: 'dialed', result: { kind: 'connect', text: 'CONNECT 33600', speed: 33600 } }
-    : { type: 'dialed', result: { kind } };
+    : { type: 'dialed', result: { kind } as DialResult };
 const line = (text: string): Input => ({ type: 'line', text });
 const writes = (effects: Effect[]) => effects.flatMap((e) => (e.do === 'write' ? [e.text] : [])).join('');
 const toFirstPrompt: Input[] = [ring(), connect, { type: 'timeout' }];
@@ -123,6 +124,17 @@ describe('session machine: the seed scenario', () => {
     const r = run([...toFirstPrompt, { type: 'ppp-frame' }]);
     expect(r.state.tag).toBe('login');
     expect(r.effects.some((e) => e.do === 'ppp')).toBe(false);
+  });
+});
+
+describe('session machine: no transition is explicit', () => {
+  it('an ignored RING, a stray input and a stop of a stopped line are no transition', () => {
+    const idle: State = { tag: 'idle' };
+    expect(transition(idle, ring(1), ctx({ line: { ...testLine(), rings: 2 } })).state).toBeUndefined();
+    const answering = run([ring()]).state;
+    expect(transition(answering, line('x'), ctx()).state).toBeUndefined();
+    expect(transition({ tag: 'stopped' }, { type: 'stop' }, ctx())).toEqual({ effects: [] });
+    expect(transition(idle, ring(1), ctx()).state?.tag).toBe('answering');
   });
 });
 
@@ -348,7 +360,7 @@ describe('session machine: carrier loss and teardown', () => {
     const exit: Input = {
       type: 'ppp-exit',
       code: 11,
-      outcome: 'peer-auth-failed',
+      outcome: 'ppp-peer-auth-failed',
       terminateCause: 'Service-Unavailable',
       description: 'peer failed to authenticate',
     };
@@ -356,7 +368,10 @@ describe('session machine: carrier loss and teardown', () => {
     expect(r.state.tag).toBe('idle');
     const finishes = r.effects.filter((e) => e.do === 'finish');
     expect(finishes).toHaveLength(1);
-    expect(finishes[0]).toMatchObject({ outcome: 'peer-auth-failed', terminateCause: 'Service-Unavailable' });
+    expect(finishes[0]).toMatchObject({
+      outcome: 'ppp-peer-auth-failed',
+      terminateCause: 'Service-Unavailable',
+    });
   });
 
   it('stop during pppd asks pppd to stop; stop elsewhere finishes the call', () => {
