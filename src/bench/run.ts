@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,7 +60,11 @@ async function main(): Promise<void> {
   mkdirSync(path.join(repo, 'docs'), { recursive: true });
   writeFileSync(path.join(repo, 'docs', 'bench-results.json'), JSON.stringify(results, null, 2) + '\n');
   const md = path.join(repo, 'docs', 'benchmarks.md');
-  writeFileSync(md, await formatMarkdown(report(results), md));
+  // Sections other benchmarks write (bench:compare) are kept, in their order.
+  const kept = existsSync(md)
+    ? (readFileSync(md, 'utf8').match(/<!-- ([a-z]+):start -->[\s\S]*?<!-- \1:end -->/g) ?? [])
+    : [];
+  writeFileSync(md, await formatMarkdown([report(results), ...kept].join('\n\n'), md));
   process.stderr.write(
     `bench: wrote docs/benchmarks.md and docs/bench-results.json (${(Date.now() - started.getTime()) / 1000} s)\n`,
   );

@@ -3,6 +3,9 @@ import { allWarnings, loadConfig } from '../config/index.js';
 import { createLogger, LOG_FORMATS, type LogFormat } from '../log.js';
 import { startDaemon } from './daemon.js';
 
+/** Where `callbackd run` looks for its config unless told. */
+export const DEFAULT_CONFIG_PATH = '/etc/callbackd/callbackd.toml';
+
 /**
  * `callbackd run --config FILE`: the daemon in the foreground, logs on stdout: with `<N>`
  * priority prefixes when stdout is the journal, JSON lines otherwise.
@@ -18,7 +21,7 @@ export const runCommand: CommandModule<
       .option('config', {
         alias: 'c',
         type: 'string',
-        default: '/etc/callbackd/callbackd.toml',
+        default: DEFAULT_CONFIG_PATH,
         describe: 'configuration file',
       })
       .option('log-level', { type: 'string', describe: 'override daemon.log_level' })
@@ -46,28 +49,4 @@ export const runCommand: CommandModule<
   },
 };
 
-/** `callbackd demo`: the whole call-back on the virtual exchange, with a transcript. */
-export const demoCommand: CommandModule<object, { 'ring-ms': number; 'log-file'?: string; chat: string }> = {
-  command: 'demo',
-  describe: 'run a whole call-back on the built-in virtual modem exchange and print a transcript',
-  builder: (y) =>
-    y
-      .option('ring-ms', { type: 'number', default: 1500, describe: 'milliseconds between RINGs' })
-      .option('log-file', { type: 'string', describe: "also write the daemon's JSON log here" })
-      .option('chat', {
-        choices: ['auto', 'builtin'],
-        default: 'auto',
-        describe: 'auto: the real chat(8) when installed; builtin: the built-in interpreter',
-      }) as never,
-  handler: async (argv) => {
-    const { runDemo } = await import('./demo.js');
-    process.exitCode = await runDemo({
-      ringMs: argv['ring-ms'],
-      logFile: argv['log-file'],
-      out: process.stdout,
-      chat: argv.chat === 'builtin' ? 'builtin' : 'auto',
-    });
-  },
-};
-
-export const daemonCommands = [runCommand, demoCommand];
+export const daemonCommands = [runCommand];

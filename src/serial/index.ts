@@ -1,5 +1,4 @@
 export type { ModemSignals, Transport } from './transport.js';
-export { MemoryTransport } from './memory-transport.js';
 export {
   classifySerialError,
   createSerialTransport,

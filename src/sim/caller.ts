@@ -2,9 +2,8 @@ import { spawn, execFileSync } from 'node:child_process';
 import { closeSync, constants, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SerialPort } from 'serialport';
 import { parseChat, runChat, type ChatIo } from './chat-script.js';
-import { waitFor } from '../wait.js';
+import type { Terminal } from './terminal.js';
 
 /**
  * The far end of a call-back, as a person's machine runs it: a chat script on a
@@ -70,94 +69,9 @@ export async function runRealChat(
   }
 }
 
-/** An open caller tty with the helpers a scripted peer needs. */
-export class CallerPort {
-  private buffer = '';
-  /** Each returns true once it is done with the buffer (matched or aborted). */
-  private waiters: { test: (b: string) => boolean }[] = [];
-  readonly received: Buffer[] = [];
-
-  private constructor(private readonly port: SerialPort) {
-    port.on('data', (b: Buffer) => {
-      this.received.push(b);
-      this.buffer = (this.buffer + b.toString('latin1')).slice(-8192);
-      this.waiters = this.waiters.filter((w) => !w.test(this.buffer));
-    });
-    port.on('error', () => undefined);
-  }
-
-  static async open(tty: string): Promise<CallerPort> {
-    const port = new SerialPort({ path: tty, baudRate: 115200, lock: false, autoOpen: false, hupcl: false });
-    await new Promise<void>((resolve, reject) => port.open((e) => (e ? reject(e) : resolve())));
-    return new CallerPort(port);
-  }
-
-  write(text: string | Buffer): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.port.write(text, (e) => (e ? reject(e) : this.port.drain(() => resolve())));
-    });
-  }
-
-  /** Forgets what arrived so far: the next expect() sees only what comes after this. */
-  discard(): void {
-    this.buffer = '';
-    this.received.length = 0;
-  }
-
-  /** Waits until the text seen so far (since the last consume) contains `text`. */
-  expect(text: string, timeoutMs: number, aborts: string[] = []): Promise<void> {
-    return waitFor<void>(
-      (done, fail) => {
-        const waiter = {
-          test: (b: string) => {
-            const abort = aborts.find((a) => b.includes(a));
-            if (abort) {
-              fail(Object.assign(new Error(`chat aborted on ${JSON.stringify(abort)}`), { abort: true }));
-              return true;
-            }
-            const i = b.indexOf(text);
-            if (i < 0) return false;
-            this.buffer = b.slice(i + text.length);
-            done();
-            return true;
-          },
-        };
-        if (!waiter.test(this.buffer)) this.waiters.push(waiter);
-        return () => {
-          this.waiters = this.waiters.filter((w) => w !== waiter);
-        };
-      },
-      {
-        timeoutMs,
-        onTimeout: () => new Error(`timed out after ${timeoutMs} ms waiting for ${JSON.stringify(text)}`),
-      },
-    );
-  }
-
-  /**
-   * Sends `text` again every `everyMs` until `answer` comes back, as a PPP peer repeats
-   * a Configure-Request: what arrives before the far end's program has the line is lost.
-   */
-  async sendUntilAnswered(text: string, answer: string, tries = 10, everyMs = 1_000): Promise<void> {
-    for (let i = 1; ; i++) {
-      await this.write(text);
-      try {
-        await this.expect(answer, everyMs);
-        return;
-      } catch (err) {
-        if (i >= tries) throw err;
-      }
-    }
-  }
-
-  close(): Promise<void> {
-    return new Promise((resolve) => (this.port.isOpen ? this.port.close(() => resolve()) : resolve()));
-  }
-}
-
 /** The built-in chat interpreter on an open caller port. */
 export async function runBuiltinChat(
-  port: CallerPort,
+  port: Terminal,
   script: string,
   trace: (s: string) => void,
 ): Promise<ChatRun> {

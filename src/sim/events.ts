@@ -29,6 +29,21 @@ export interface SimEvent {
   [field: string]: unknown;
 }
 
+/**
+ * Text to spot in a modem's online data, for measuring from outside (a benchmark
+ * timing the login prompt): a data event whose bytes complete `text` gets
+ * `watch: label`. Only the label is logged, never the bytes, so a password can be
+ * watched for without being written down. `dir` is the data event's: 'in' from the
+ * modem's own DTE, 'out' to it.
+ */
+export interface TextWatch {
+  label: string;
+  text: string;
+  dir: 'in' | 'out';
+  /** Only on this modem (its number); default every modem. */
+  modem?: string;
+}
+
 /** Events kept in memory; a long PPP session would otherwise grow the log without bound. */
 export const DEFAULT_MAX_EVENTS = 100_000;
 
@@ -39,9 +54,12 @@ export class EventLog extends EventEmitter {
   private closed = false;
   private readonly aborts = new Set<() => void>();
 
+  private readonly tails = new Map<string, string>();
+
   constructor(
     jsonlPath?: string,
     private readonly maxEvents = DEFAULT_MAX_EVENTS,
+    private readonly watches: readonly TextWatch[] = [],
   ) {
     super();
     // Synchronous appends keep the file in event order even if the process is killed.
@@ -62,6 +80,26 @@ export class EventLog extends EventEmitter {
     }
     this.emit('event', e);
     return e;
+  }
+
+  /**
+   * Fields for a data event of `modem` in `dir`: `{ watch: label }` when the chunk
+   * completes a watched text (a text split across chunks counts), else none.
+   */
+  watchFields(modem: string, dir: 'in' | 'out', chunk: Buffer): { watch?: string } {
+    if (this.watches.length === 0) return {};
+    const key = `${modem}\u0000${dir}`;
+    const text = (this.tails.get(key) ?? '') + chunk.toString('latin1');
+    let found: string | undefined;
+    let longest = 0;
+    for (const w of this.watches) {
+      if (w.dir !== dir || (w.modem !== undefined && w.modem !== modem)) continue;
+      longest = Math.max(longest, w.text.length);
+      if (found === undefined && text.includes(w.text)) found = w.label;
+    }
+    // Keep only what could still begin a watched text; a match is not seen twice.
+    this.tails.set(key, found !== undefined ? '' : text.slice(-Math.max(0, longest - 1)));
+    return found !== undefined ? { watch: found } : {};
   }
 
   /** The seq the next event will get. */

@@ -1,6 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { now, TimerSet, type TimerHandle } from './clock.js';
-import { DEFAULT_MAX_EVENTS, EventLog, type SimEvent } from './events.js';
+import { DEFAULT_MAX_EVENTS, EventLog, type SimEvent, type TextWatch } from './events.js';
 import type { Faults } from './faults.js';
 import { SimModemImpl, type Switchboard } from './modem.js';
 import { makeLink, removeLink } from './links.js';
@@ -26,6 +26,8 @@ export interface ExchangeOptions {
   unknownNumberDelayMs?: number;
   /** Events kept in memory (oldest dropped first; the JSONL file keeps all). */
   maxEvents?: number;
+  /** Texts to mark in data events (see TextWatch in events.ts). */
+  watch?: TextWatch[];
   /** How often the pty masters are read; see pty.ts. */
   pty?: Partial<PtyOptions>;
 }
@@ -82,7 +84,9 @@ interface Call {
   timer?: TimerHandle;
 }
 
-type Resolved = Required<Omit<ExchangeOptions, 'eventLog' | 'pty' | 'maxEvents'>> & { pty: PtyOptions };
+type Resolved = Required<Omit<ExchangeOptions, 'eventLog' | 'pty' | 'maxEvents' | 'watch'>> & {
+  pty: PtyOptions;
+};
 
 export function digitsOf(number: string): string {
   return number.replace(/[^0-9*#]/g, '');
@@ -108,7 +112,7 @@ export async function createExchange(opts: ExchangeOptions = {}): Promise<Exchan
   const maxEvents = opts.maxEvents ?? DEFAULT_MAX_EVENTS;
   if (!Number.isInteger(maxEvents) || maxEvents < 1)
     throw new Error(`sim: maxEvents must be a positive integer`);
-  return new ExchangeImpl(resolved, new EventLog(opts.eventLog, maxEvents));
+  return new ExchangeImpl(resolved, new EventLog(opts.eventLog, maxEvents, opts.watch ?? []));
 }
 
 class ExchangeImpl implements Exchange, Switchboard {

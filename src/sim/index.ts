@@ -4,7 +4,7 @@
  */
 export { createExchange, digitsOf } from './exchange.js';
 export type { AddModemOptions, Exchange, ExchangeOptions, SimModem } from './exchange.js';
-export type { SimEvent, SimEventType } from './events.js';
+export type { SimEvent, SimEventType, TextWatch } from './events.js';
 export type { DialFault, Faults } from './faults.js';
 export { parseCommandLine } from './at-parser.js';
 export type { AtCommand, ParseResult } from './at-parser.js';

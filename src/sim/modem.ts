@@ -1,7 +1,7 @@
 import type { ModemSignals } from '../serial/transport.js';
 import { now, TimerSet, type TimerHandle } from './clock.js';
-import { CommandLineReader } from './command-line.js';
-import { runLine, type CommandContext } from './commands.js';
+import { CommandLineReader } from './at-line-reader.js';
+import { runLine, type CommandContext } from './at-commands.js';
 import { EscapeDetector } from './escape.js';
 import type { EventLog, SimEventType } from './events.js';
 import { describeFaults, mergeFaults, NO_FAULTS, type Faults } from './faults.js';
@@ -202,7 +202,11 @@ export class SimModemImpl implements CommandContext {
       return;
     }
     this.line.write(chunk);
-    this.event('data', { dir: 'out', bytes: chunk.length });
+    this.event('data', {
+      dir: 'out',
+      bytes: chunk.length,
+      ...this.board.log.watchFields(this.number, 'out', chunk),
+    });
     this.countBytes(chunk.length);
   }
 
@@ -292,7 +296,11 @@ export class SimModemImpl implements CommandContext {
       // Escape only if the guard time passes with no more data (the next chunk cancels).
       this.escTimer = this.timers.after(guard, () => this.escapeToCommand());
     }
-    this.event('data', { dir: 'in', bytes: chunk.length });
+    this.event('data', {
+      dir: 'in',
+      bytes: chunk.length,
+      ...this.board.log.watchFields(this.number, 'in', chunk),
+    });
     this.board.forward(this, chunk);
     this.countBytes(chunk.length);
   }

@@ -12,7 +12,7 @@ import {
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CallerPort } from '../sim/caller.js';
+import { Terminal } from '../sim/terminal.js';
 import { createExchange, serveControl, type Exchange, type SimEvent, type SimModem } from '../sim/index.js';
 
 /**
@@ -269,13 +269,13 @@ async function main(): Promise<number> {
   const servers: SimModem[] = [];
   const links: string[] = [];
   const callers: SimModem[] = [];
-  const ports: CallerPort[] = [];
+  const ports: Terminal[] = [];
   for (let i = 0; i < LINES; i++) {
     const link = path.join(dir, `tty${i}`);
     links.push(link);
     servers.push(await exchange.addModem({ number: serverNumber(i), link }));
     callers.push(await exchange.addModem({ number: callerNumber(i) }));
-    ports.push(await CallerPort.open(callers[i]!.ttyPath));
+    ports.push(await Terminal.open(callers[i]!.ttyPath, { hupcl: false }));
   }
   const changed = new Set<number>();
   const cfgPath = path.join(dir, 'callbackd.toml');

@@ -6,7 +6,7 @@ import { startDaemon, type DaemonHandle } from '../../src/daemon/daemon.js';
 import { createLogger } from '../../src/log.js';
 import { LogTap, type LogEvent } from '../../src/log-tap.js';
 import { hashSecret } from '../../src/policy/index.js';
-import { CallerPort } from '../../src/sim/caller.js';
+import { Terminal } from '../../src/sim/terminal.js';
 import {
   createExchange,
   serveControl,
@@ -44,7 +44,7 @@ export interface Bench {
   accounting(): Record<string, unknown>[];
   /** Waits for the call's end record in the log. */
   callEnd(timeoutMs?: number): Promise<LogEvent>;
-  openCaller(): Promise<CallerPort>;
+  openCaller(): Promise<Terminal>;
   close(): Promise<void>;
 }
 
@@ -95,7 +95,7 @@ export async function startBench(
   if (opts.waitReady !== false) {
     await tap.waitForCount((e) => e.event === 'line-ready', config.lines.length, 10_000);
   }
-  const ports: CallerPort[] = [];
+  const ports: Terminal[] = [];
   return {
     dir,
     exchange,
@@ -112,7 +112,7 @@ export async function startBench(
         .map((l) => JSON.parse(l) as Record<string, unknown>),
     callEnd: (timeoutMs = 20_000) => tap.waitFor((e) => e.event === 'call-end', timeoutMs, 'call-end'),
     openCaller: async () => {
-      const p = await CallerPort.open(caller.ttyPath);
+      const p = await Terminal.open(caller.ttyPath, { hupcl: false });
       ports.push(p);
       return p;
     },
@@ -127,7 +127,7 @@ export async function startBench(
 }
 
 /** Dials the daemon from the caller's modem and waits for the login prompt. */
-export async function dialIn(port: CallerPort): Promise<void> {
+export async function dialIn(port: Terminal): Promise<void> {
   await port.write('ATE0\r');
   await port.expect('OK', 3_000);
   await port.write(`ATDT${SERVER}\r`);
@@ -136,7 +136,7 @@ export async function dialIn(port: CallerPort): Promise<void> {
 }
 
 /** Answers the daemon's call-back and waits for the second login prompt. */
-export async function answerCallback(port: CallerPort): Promise<void> {
+export async function answerCallback(port: Terminal): Promise<void> {
   await port.expect('RING', 15_000);
   await port.write('ATA\r');
   await port.expect('CONNECT', 10_000);
@@ -148,6 +148,6 @@ export async function answerCallback(port: CallerPort): Promise<void> {
  * second until answered (what arrives before the child has the line is lost), for up
  * to a minute: a loaded machine can take many seconds to start a Node child.
  */
-export function pingStandin(port: CallerPort, text: string): Promise<void> {
+export function pingStandin(port: Terminal, text: string): Promise<void> {
   return port.sendUntilAnswered(`${text}\n`, ` ${text}\n`, 60, 1_000);
 }

@@ -2,10 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { demoConfig } from '../../src/daemon/demo-config.js';
+import { demoConfig } from '../../src/demo/config.js';
 import { LogTap } from '../../src/log-tap.js';
 import { hashSecret } from '../../src/policy/index.js';
-import type { CallerPort } from '../../src/sim/caller.js';
+import type { Terminal } from '../../src/sim/terminal.js';
 
 export const CLI = new URL('../../dist/cli.js', import.meta.url).pathname;
 const STANDIN = new URL('../../dist/ppp/pppd-standin.js', import.meta.url).pathname;
@@ -82,7 +82,7 @@ export async function startCliDaemon(o: { daemonToml?: (dir: string) => string }
 
 /** The HOWTO's call: dial in, `call`, answer the call-back, log in as the PPP user; the
  * pppd stand-in then answers on the line. */
-export async function callBackIntoPpp(port: CallerPort): Promise<void> {
+export async function callBackIntoPpp(port: Terminal): Promise<void> {
   await port.write('ATE0\r');
   await port.expect('OK', 5_000);
   await port.write('ATDT5376443\r');

@@ -1,5 +1,5 @@
 import type { Exchange, SimModem } from '../../src/sim/index.js';
-import { Dte } from '../../src/sim/dte.js';
+import { Terminal } from '../../src/sim/terminal.js';
 
 /** The two modems most simulator tests use: a (5551001) calls b (5551002). */
 export async function addPair(ex: Exchange): Promise<{ a: SimModem; b: SimModem }> {
@@ -9,11 +9,11 @@ export async function addPair(ex: Exchange): Promise<{ a: SimModem; b: SimModem 
 }
 
 /** DTEs a test opened, closed together in afterEach (before the exchange goes). */
-export function dteSet(): { dte(m: SimModem): Promise<Dte>; closeAll(): Promise<void> } {
-  const open: Dte[] = [];
+export function dteSet(): { dte(m: SimModem): Promise<Terminal>; closeAll(): Promise<void> } {
+  const open: Terminal[] = [];
   return {
     dte: async (m) => {
-      const d = await Dte.open(m.ttyPath);
+      const d = await Terminal.open(m.ttyPath);
       open.push(d);
       return d;
     },

@@ -7,7 +7,7 @@ import ts from 'typescript';
  * their scratch folder and run it with node, so they need no build step.
  */
 export function writeStandin(dir: string): string {
-  const src = readFileSync(new URL('../../src/ppp/pppd-standin.ts', import.meta.url), 'utf8');
+  const src = readFileSync(new URL('../../src/demo/pppd-standin.ts', import.meta.url), 'utf8');
   const out = ts.transpileModule(src, {
     compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
   });

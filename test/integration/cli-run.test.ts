@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoConfig } from '../../src/daemon/demo-config.js';
+import { demoConfig } from '../../src/demo/config.js';
 import { LogTap } from '../../src/log-tap.js';
 
 // The built program as systemd runs it: `callbackd run` in its own process, on lines
@@ -13,7 +13,7 @@ import { LogTap } from '../../src/log-tap.js';
 
 const run = promisify(execFile);
 const CLI = new URL('../../dist/cli.js', import.meta.url).pathname;
-const STANDIN = new URL('../../dist/ppp/pppd-standin.js', import.meta.url).pathname;
+const STANDIN = new URL('../../dist/demo/pppd-standin.js', import.meta.url).pathname;
 let dir: string;
 let sim: ChildProcess;
 let daemon: ChildProcess;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LogTap } from '../../src/log-tap.js';
-import { CallerPort } from '../../src/sim/caller.js';
+import { Terminal } from '../../src/sim/terminal.js';
 import { CLI, PPP_PASSWORD, startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
 
 // The control socket against the built daemon on a `callbackd sim` exchange, driven by
@@ -74,7 +74,7 @@ describe('the control socket', () => {
   it('line disable: RINGs are not answered until line enable', async () => {
     expect((await cli('line', 'disable', 'ttyS1')).code).toBe(0);
     expect((await status()).lines[0]).toMatchObject({ disabled: true });
-    const port = await CallerPort.open(d.callerTty);
+    const port = await Terminal.open(d.callerTty, { hupcl: false });
     try {
       await port.write('ATE0\r');
       await port.expect('OK', 5_000);
@@ -94,7 +94,7 @@ describe('the control socket', () => {
   });
 
   it("test-call dials the entry's number now and the call is accounted", async () => {
-    const port = await CallerPort.open(d.callerTty);
+    const port = await Terminal.open(d.callerTty, { hupcl: false });
     try {
       const r = await cli('test-call', 'call', '--line', 'ttyS1');
       expect(r.code, r.stderr).toBe(0);

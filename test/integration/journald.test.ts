@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoConfig } from '../../src/daemon/demo-config.js';
+import { demoConfig } from '../../src/demo/config.js';
 import { LogTap } from '../../src/log-tap.js';
 import { hashSecret } from '../../src/policy/index.js';
-import { CallerPort } from '../../src/sim/caller.js';
+import { Terminal } from '../../src/sim/terminal.js';
 import { waitForText } from '../helpers/cli-daemon.js';
 import { Journald } from '../helpers/journald.js';
 
@@ -80,7 +80,7 @@ afterAll(async () => {
 
 describe('logs in the journal', () => {
   it("stores each line at the priority of what happened; -p warning is the scenario's errors", async () => {
-    const port = await CallerPort.open(join(dir, 'modem123456'));
+    const port = await Terminal.open(join(dir, 'modem123456'), { hupcl: false });
     try {
       await port.write('ATE0\r');
       await port.expect('OK', 5_000);

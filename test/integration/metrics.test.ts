@@ -1,7 +1,7 @@
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CallerPort } from '../../src/sim/caller.js';
+import { Terminal } from '../../src/sim/terminal.js';
 import { callBackIntoPpp, startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
 
 // Prometheus metrics of the built daemon on its unix socket, scraped while a scripted
@@ -60,7 +60,7 @@ describe('metrics', () => {
     expect(before.has('callbackd_event_loop_lag_seconds{stat="p99"}')).toBe(true);
     expect((await scrape('/other')).status).toBe(404);
 
-    const port = await CallerPort.open(d.callerTty);
+    const port = await Terminal.open(d.callerTty, { hupcl: false });
     try {
       await callBackIntoPpp(port);
 

@@ -31,7 +31,7 @@ const cleanups: (() => Promise<void> | void)[] = [];
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'callbackd-ppp-'));
   // The stand-in is self-contained TypeScript; transpile it to run without a build.
-  const src = readFileSync(new URL('../../src/ppp/pppd-standin.ts', import.meta.url), 'utf8');
+  const src = readFileSync(new URL('../../src/demo/pppd-standin.ts', import.meta.url), 'utf8');
   const out = ts.transpileModule(src, {
     compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
   });

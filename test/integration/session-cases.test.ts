@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/types.js';
 import { hashSecret } from '../../src/policy/index.js';
-import type { CallerPort } from '../../src/sim/caller.js';
+import type { Terminal } from '../../src/sim/terminal.js';
 import {
   CALLER,
   PASSWORD,
@@ -24,7 +24,7 @@ afterEach(async () => {
   bench = undefined;
 });
 
-async function callBack(b: Bench): Promise<CallerPort> {
+async function callBack(b: Bench): Promise<Terminal> {
   const port = await b.openCaller();
   await dialIn(port);
   await port.write('call\r');
@@ -87,18 +87,18 @@ describe('first login', () => {
     bench = await startBench((c) => ({ ...c, callbacks: [testEntry({ pinHash })] }));
     const port = await bench.openCaller();
     await dialIn(port);
-    const mark = port.received.length;
+    const mark = port.text.length;
     await port.write('call\r');
     await port.expect('Password: ', 5_000);
     await port.write('1111\r');
     await port.expect('login: ', 5_000);
-    const wrongPin = Buffer.concat(port.received.slice(mark)).toString('latin1');
-    const mark2 = port.received.length;
+    const wrongPin = port.text.slice(mark);
+    const mark2 = port.text.length;
     await port.write('nobody\r');
     await port.expect('Password: ', 5_000);
     await port.write('1111\r');
     await port.expect('login: ', 5_000);
-    const unknown = Buffer.concat(port.received.slice(mark2)).toString('latin1');
+    const unknown = port.text.slice(mark2);
     // Same words, apart from the name echoed back as it was typed.
     expect(unknown.replace('nobody', 'NAME')).toBe(wrongPin.replace('call', 'NAME'));
     expect(dials(bench)).toHaveLength(0);

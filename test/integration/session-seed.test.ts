@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { haveRealChat, runRealChat } from '../../src/sim/caller.js';
-import { CallerPort } from '../../src/sim/caller.js';
+import { Terminal } from '../../src/sim/terminal.js';
 import { CALLER, pingStandin, startBench, type Bench } from '../helpers/bench.js';
 
 // The HOWTO's scenario, end to end on real ptys: the real chat(8) runs the HOWTO's
@@ -22,7 +22,7 @@ describe('the seed scenario with the real chat program', () => {
     async () => {
       bench = await startBench();
       const chat = await runRealChat(bench.caller.ttyPath, script, 60_000);
-      let port: CallerPort;
+      let port: Terminal;
       try {
         expect(chat.log).toContain('CONNECT');
         expect(chat.ok, chat.log).toBe(true);

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, constants, existsSync, openSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createExchange, type Exchange, type SimModem } from '../../src/sim/index.js';
-import { Dte } from '../../src/sim/dte.js';
+import { Terminal } from '../../src/sim/terminal.js';
 
 /**
  * The real chat(8) from the ppp package talks to the virtual modems exactly as it
@@ -32,7 +32,7 @@ function runChat(tty: string, script: string[], keep = false): Promise<ChatResul
 let ex: Exchange;
 let a: SimModem;
 let b: SimModem;
-const dtes: Dte[] = [];
+const dtes: Terminal[] = [];
 
 beforeEach(async () => {
   ex = await createExchange({
@@ -52,7 +52,7 @@ afterEach(async () => {
 
 describe.skipIf(!existsSync(CHAT))('real chat(8) against the exchange', () => {
   it('dials, gets CONNECT, and the line carries data both ways after chat hands it over', async () => {
-    const db = await Dte.open(b.ttyPath);
+    const db = await Terminal.open(b.ttyPath);
     dtes.push(db);
     await db.at('S0=1');
     await db.expect('OK\r\n');
@@ -66,7 +66,7 @@ describe.skipIf(!existsSync(CHAT))('real chat(8) against the exchange', () => {
     await db.expect('CONNECT 33600\r\n');
     // The hand-over recipe: a new holder opens the tty before the old fd closes, so
     // the modem never sees the line dropped.
-    const da = await Dte.open(a.ttyPath);
+    const da = await Terminal.open(a.ttyPath);
     dtes.push(da);
     closeSync(run.fd);
     await da.write('ping from caller\r');
@@ -78,7 +78,7 @@ describe.skipIf(!existsSync(CHAT))('real chat(8) against the exchange', () => {
   });
 
   it('escapes with +++ after the guard time and hangs up with ATH; the far side sees NO CARRIER', async () => {
-    const db = await Dte.open(b.ttyPath);
+    const db = await Terminal.open(b.ttyPath);
     dtes.push(db);
     await db.at('S0=1');
     await db.expect('OK\r\n');
@@ -106,7 +106,7 @@ describe.skipIf(!existsSync(CHAT))('real chat(8) against the exchange', () => {
   });
 
   it('chat sees BUSY and aborts with exit code 4', async () => {
-    const db = await Dte.open(b.ttyPath);
+    const db = await Terminal.open(b.ttyPath);
     dtes.push(db);
     await db.at('H1');
     await db.expect('OK\r\n');

@@ -13,8 +13,8 @@ import {
   type SimModem,
   type SimSignalsClient,
 } from '../../src/sim/index.js';
-import { startSim } from '../../src/sim/command.js';
-import { Dte } from '../../src/sim/dte.js';
+import { startSim } from '../../src/sim/cli-command.js';
+import { Terminal } from '../../src/sim/terminal.js';
 import { createSerialTransport } from '../../src/serial/index.js';
 import { silentLogger } from '../../src/log.js';
 
@@ -24,7 +24,7 @@ let a: SimModem;
 let b: SimModem;
 let server: ControlServer | undefined;
 const clients: SimSignalsClient[] = [];
-const dtes: Dte[] = [];
+const dtes: Terminal[] = [];
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sim-control-'));
@@ -48,9 +48,9 @@ function client(tty: string): SimSignalsClient {
   return c;
 }
 
-async function call(): Promise<Dte> {
-  const da = await Dte.open(a.ttyPath);
-  const db = await Dte.open(b.ttyPath);
+async function call(): Promise<Terminal> {
+  const da = await Terminal.open(a.ttyPath);
+  const db = await Terminal.open(b.ttyPath);
   dtes.push(da, db);
   await db.at('S0=1');
   await db.expect('OK\r\n');
@@ -127,7 +127,7 @@ describe('callbackd sim', () => {
       expect(lines[1]).toMatch(new RegExp(`^modem 123456 /dev/pts/\\d+ ${links}/modem123456$`));
       expect(lines[2]).toBe(`control ${links}/sim.sock`);
       expect(lines[3]).toBe('ready');
-      const d = await Dte.open(join(links, 'modem123456'));
+      const d = await Terminal.open(join(links, 'modem123456'));
       dtes.push(d);
       await d.at('D5376443');
       await sim.exchange.waitFor((e) => e.type === 'ring' && e.modem === '5376443');

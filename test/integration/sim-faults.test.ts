@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createExchange, type Exchange, type SimModem } from '../../src/sim/index.js';
-import type { Dte } from '../../src/sim/dte.js';
+import type { Terminal } from '../../src/sim/terminal.js';
 import { addPair, dteSet } from '../helpers/sim-pair.js';
 
 let ex: Exchange;

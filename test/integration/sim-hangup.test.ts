@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createExchange, type Exchange, type SimModem } from '../../src/sim/index.js';
-import type { Dte } from '../../src/sim/dte.js';
+import type { Terminal } from '../../src/sim/terminal.js';
 import { addPair, dteSet } from '../helpers/sim-pair.js';
 
 let ex: Exchange;
@@ -9,7 +9,7 @@ let b: SimModem;
 const { dte, closeAll } = dteSet();
 
 /** A's DTE dials B, B auto-answers; both DTEs have read their CONNECT. */
-async function connect(aSetup?: string): Promise<[Dte, Dte]> {
+async function connect(aSetup?: string): Promise<[Terminal, Terminal]> {
   const da = await dte(a);
   const db = await dte(b);
   if (aSetup !== undefined) {

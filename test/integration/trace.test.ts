@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CallerPort } from '../../src/sim/caller.js';
+import { Terminal } from '../../src/sim/terminal.js';
 import { callBackIntoPpp, CLI, PPP_PASSWORD, startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
 
 // The per-call trace of the built daemon: a file per call in trace_dir, and
@@ -29,7 +29,7 @@ afterAll(async () => {
 
 describe('the per-call trace', () => {
   it('records every modem byte of a call-back, the state changes and a password as its length', async () => {
-    const port = await CallerPort.open(d.callerTty);
+    const port = await Terminal.open(d.callerTty, { hupcl: false });
     let callId: string;
     try {
       await callBackIntoPpp(port);

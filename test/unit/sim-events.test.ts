@@ -36,4 +36,19 @@ describe('EventLog', () => {
     await expect(waiting).rejects.toThrow(/closed while waiting/);
     await expect(log.waitFor(() => true)).rejects.toThrow(/closed/);
   });
+
+  it('marks the data chunk that completes a watched text, split across chunks, per modem and direction', () => {
+    const log = new EventLog(undefined, undefined, [
+      { label: 'prompt', text: 'login: ', dir: 'in' },
+      { label: 'secret', text: 'hunter2\r', dir: 'out', modem: '1' },
+    ]);
+    const b = (s: string): Buffer => Buffer.from(s, 'latin1');
+    expect(log.watchFields('1', 'in', b('Welcome\r\nlog'))).toEqual({});
+    expect(log.watchFields('1', 'out', b('in: '))).toEqual({});
+    expect(log.watchFields('1', 'in', b('in: '))).toEqual({ watch: 'prompt' });
+    expect(log.watchFields('1', 'in', b('x'))).toEqual({});
+    expect(log.watchFields('2', 'out', b('hunter2\r'))).toEqual({});
+    expect(log.watchFields('1', 'out', b('hunter'))).toEqual({});
+    expect(log.watchFields('1', 'out', b('2\r'))).toEqual({ watch: 'secret' });
+  });
 });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CommandLineReader, MAX_LINE } from '../../src/sim/command-line.js';
+import { CommandLineReader, MAX_LINE } from '../../src/sim/at-line-reader.js';
 import { EscapeDetector } from '../../src/sim/escape.js';
 
 function feed(r: CommandLineReader, text: string): { echo: string; lines: string[]; overflow: number } {

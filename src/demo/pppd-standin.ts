@@ -16,7 +16,7 @@
  * - `standin-ignore-term`: ignores SIGTERM too (only SIGKILL ends it).
  *
  * Self-contained on purpose (node: imports only): tests transpile this one file and run
- * it without a build; the demo runs dist/ppp/pppd-standin.js.
+ * it without a build; the demo runs dist/demo/pppd-standin.js.
  */
 import { spawn } from 'node:child_process';
 import { writeSync } from 'node:fs';

@@ -5,17 +5,18 @@ import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../config/index.js';
 import { createLogger } from '../log.js';
 import { hashSecret } from '../policy/index.js';
-import { CallerPort, haveRealChat, runBuiltinChat, runRealChat, type ChatRun } from '../sim/caller.js';
+import { haveRealChat, runBuiltinChat, runRealChat, type ChatRun } from '../sim/caller.js';
+import { Terminal } from '../sim/terminal.js';
 import { createExchange, serveControl, type SimModem } from '../sim/index.js';
-import { startDaemon } from './daemon.js';
-import { demoConfig } from './demo-config.js';
-import { Transcript } from './demo-transcript.js';
+import { startDaemon } from '../daemon/daemon.js';
+import { demoConfig } from './config.js';
+import { Transcript } from './transcript.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The HOWTO's client chat script ships in config/client/ (two levels up from src/ or dist/). */
 const CLIENT_SCRIPT = join(here, '..', '..', 'config', 'client', 'pppcallback');
-/** The pppd stand-in, compiled next to this file's tree (dist/ppp/pppd-standin.js). */
-const STANDIN = join(here, '..', 'ppp', 'pppd-standin.js');
+/** The pppd stand-in, compiled next to this file (dist/demo/pppd-standin.js). */
+const STANDIN = join(here, 'pppd-standin.js');
 
 export const DEMO_SERVER = '5376443';
 export const DEMO_CALLER = '123456';
@@ -104,7 +105,7 @@ async function callIn(
   caller: SimModem,
   o: DemoOptions,
   t: Transcript,
-): Promise<{ chat: ChatRun; port: CallerPort }> {
+): Promise<{ chat: ChatRun; port: Terminal }> {
   const script = readFileSync(CLIENT_SCRIPT, 'utf8');
   if (o.chat === 'auto' && haveRealChat()) {
     t.caller(`running chat -v -f pppcallback on ${caller.ttyPath} (the real chat program)`);
@@ -112,18 +113,18 @@ async function callIn(
       if (l.trim()) t.caller(`chat: ${l}`);
     });
     try {
-      return { chat, port: await CallerPort.open(caller.ttyPath) };
+      return { chat, port: await Terminal.open(caller.ttyPath, { hupcl: false }) };
     } finally {
       chat.release();
     }
   }
   t.caller('chat(8) not installed: running pppcallback with the built-in chat interpreter');
-  const port = await CallerPort.open(caller.ttyPath);
+  const port = await Terminal.open(caller.ttyPath, { hupcl: false });
   return { chat: await runBuiltinChat(port, script, (s) => t.caller(s)), port };
 }
 
 /** Lines to and from the pppd stand-in over the line callbackd handed over, then BYE. */
-async function talkToPppd(port: CallerPort, t: Transcript): Promise<number> {
+async function talkToPppd(port: Terminal, t: Transcript): Promise<number> {
   try {
     const n = 3;
     for (let i = 1; i <= n; i++) {

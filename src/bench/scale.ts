@@ -1,0 +1,173 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { hashSecret } from '../policy/hash.js';
+import { createExchange, serveControl, type SimModem } from '../sim/index.js';
+import { Terminal } from '../sim/terminal.js';
+import { memOf, shebangFlags } from './lines.js';
+
+/**
+ * n lines cycling at once: n callers on their own modems dial n lines of one daemon,
+ * log in as a PPP user (the password's scrypt included), reach the pppd stand-in, say
+ * BYE and dial again, for `seconds`. Reports completed calls per second, the daemon's
+ * event-loop delay (through lag-probe.js) and its peak RSS.
+ */
+const here = path.dirname(fileURLToPath(import.meta.url));
+const CLI = path.join(here, '..', 'cli.js');
+const STANDIN = path.join(here, '..', 'demo', 'pppd-standin.js');
+const PROBE = path.join(here, 'lag-probe.js');
+const PASSWORD = 'password_for_pppuser';
+
+export interface ScaleResult {
+  lines: number;
+  seconds: number;
+  calls: number;
+  failed: number;
+  firstError?: string | undefined;
+  callsPerSecond: number;
+  lag: { p50: number; p99: number; max: number; n: number } | undefined;
+  peakRssKB: number;
+}
+
+export async function scale(n: number, seconds: number, nodeArgs: string[] = []): Promise<ScaleResult> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'callbackd-scale-'));
+  mkdirSync(path.join(dir, 'lock'));
+  const exchange = await createExchange({ ringIntervalMs: 500, dialDelayMs: 50, maxEvents: 20_000 });
+  const socket = path.join(dir, 'sim.sock');
+  const control = await serveControl(exchange, socket);
+  try {
+    const servers: SimModem[] = [];
+    const callers: SimModem[] = [];
+    for (let i = 0; i < n; i++) servers.push(await exchange.addModem({ number: `${4000 + i}` }));
+    for (let i = 0; i < n; i++) callers.push(await exchange.addModem({ number: `${6000 + i}` }));
+    const hash = await hashSecret(PASSWORD);
+    const lines = servers
+      .map(
+        (m, i) =>
+          `[[lines]]\ndevice = "${m.ttyPath}"\nname = "L${i}"\nrings = 1\nsignals = { kind = "sim", socket = "${socket}" }\n`,
+      )
+      .join('\n');
+    const cfg = path.join(dir, 'callbackd.toml');
+    writeFileSync(
+      cfg,
+      `[daemon]
+lock_dir = "${dir}/lock"
+state_dir = "${dir}"
+accounting_file = "${dir}/accounting.jsonl"
+log_level = "warn"
+
+[timing]
+settle = "100ms"
+announce = "0s"
+dtr_low = "0s"
+chat_pause = "0s"
+health_check = 0
+
+${lines}
+[[ppp_users]]
+name = "pppuser"
+password_hash = ${JSON.stringify(hash)}
+
+[pppd]
+path = ${JSON.stringify(process.execPath)}
+prefix_args = [${JSON.stringify(STANDIN)}]
+local_address = "192.168.1.1"
+remote_address = "192.168.1.2"
+# PPP users may log in on the first call (no call-back): the cycle is the login and pppd.
+autoppp_before_callback = true
+`,
+    );
+    const lagFile = path.join(dir, 'lag.json');
+    const child = spawn(
+      process.execPath,
+      [...shebangFlags(), ...nodeArgs, '--import', PROBE, CLI, 'run', '--config', cfg, '--log-level', 'info'],
+      { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, CALLBACKD_LAG_FILE: lagFile } },
+    );
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let ready = 0;
+        const timer = setTimeout(() => reject(new Error(`only ${ready} of ${n} lines ready`)), 120_000);
+        const rl = createInterface({ input: child.stdout! });
+        rl.on('line', (l) => {
+          if (l.includes('"line-ready"') && ++ready === n) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+        child.once('exit', (code) => reject(new Error(`daemon exited with ${code}`)));
+      });
+      child.stdout!.resume();
+      // Start the measured window: a fresh histogram.
+      child.kill('SIGUSR2');
+      let peakRssKB = 0;
+      const sampler = setInterval(() => {
+        try {
+          peakRssKB = Math.max(peakRssKB, memOf(child.pid!).rssKB);
+        } catch {
+          // gone
+        }
+      }, 1_000);
+      const until = Date.now() + seconds * 1000;
+      let calls = 0;
+      let failed = 0;
+      let firstError: string | undefined;
+      await Promise.all(
+        callers.map(async (c, i) => {
+          const t = await Terminal.open(c.ttyPath, { hupcl: false });
+          try {
+            while (Date.now() < until) {
+              try {
+                await t.at('E0');
+                await t.expect('OK', 5_000);
+                await t.at(`D${servers[i]!.number}`);
+                await t.expect('CONNECT', 30_000);
+                await t.expect('login: ', 10_000);
+                await t.write('pppuser\r');
+                await t.expect('assword:', 10_000);
+                await t.write(`${PASSWORD}\r`);
+                await t.expect('STANDIN-HELLO', 60_000);
+                await t.write('BYE\n');
+                await t.expect('NO CARRIER', 20_000);
+                calls++;
+              } catch (err) {
+                failed++;
+                firstError ??= (err as Error).message.slice(0, 300);
+                await c.signals.setDtr(false);
+                await c.signals.setDtr(true);
+              }
+            }
+          } finally {
+            await t.close();
+          }
+        }),
+      );
+      clearInterval(sampler);
+      rmSync(lagFile, { force: true });
+      child.kill('SIGUSR2');
+      for (let i = 0; i < 50 && !existsSync(lagFile); i++) await new Promise((r) => setTimeout(r, 100));
+      const lag = existsSync(lagFile)
+        ? (JSON.parse(readFileSync(lagFile, 'utf8')) as ScaleResult['lag'])
+        : undefined;
+      return {
+        lines: n,
+        seconds,
+        calls,
+        failed,
+        firstError,
+        callsPerSecond: calls / seconds,
+        lag,
+        peakRssKB,
+      };
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+    }
+  } finally {
+    await control.close();
+    await exchange.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
