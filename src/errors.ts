@@ -25,6 +25,9 @@ export type ErrorCode =
   | 'STATE_INVALID' // persisted lockout / rate-limit state unreadable
   // ppp
   | 'PPP_SPAWN'
+  // radius
+  | 'RADIUS_PACKET' // a malformed or unverifiable RADIUS packet
+  | 'RADIUS_SECRET' // the shared-secret file is missing, empty or readable by others
   // generic
   | 'ABORTED'
   | 'INTERNAL';
