@@ -39,6 +39,17 @@ function udpFree(port: number): Promise<boolean> {
 export class FreeRadius {
   private child: ChildProcess | undefined;
   output = '';
+  private waiters: (() => void)[] = [];
+
+  /** Number of times `re` (global) occurs in everything this server printed so far. */
+  count(re: RegExp): number {
+    return this.output.match(new RegExp(re.source, 'g'))?.length ?? 0;
+  }
+
+  /** Resolves once `re` occurs `n` times in the server's output (log lines can trail its replies). */
+  async waitFor(re: RegExp, n = 1): Promise<void> {
+    while (this.count(re) < n) await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
 
   private constructor(
     readonly dir: string,
@@ -112,6 +123,7 @@ ${ma ? '      update reply { &Message-Authenticator := 0x00 }' : ''}
     await new Promise<void>((resolve, reject) => {
       const onData = (d: Buffer): void => {
         this.output += d.toString();
+        for (const w of this.waiters.splice(0)) w();
         if (this.output.includes('Ready to process requests')) resolve();
       };
       child.stdout?.on('data', onData);

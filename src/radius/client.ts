@@ -238,10 +238,12 @@ export class RadiusClient {
     p.resolve(checked.packet);
   }
 
-  /** Servers marked dead now, as host names (for status and tests). */
+  /** Servers marked dead now, as host:auth port (for status and tests). */
   deadServers(): string[] {
     const now = this.now();
-    return this.servers.filter((_, i) => (this.states[i] as ServerState).deadUntil > now).map((s) => s.host);
+    return this.servers
+      .filter((_, i) => (this.states[i] as ServerState).deadUntil > now)
+      .map((s) => `${s.host}:${s.authPort}`);
   }
 
   async close(): Promise<void> {

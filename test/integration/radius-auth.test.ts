@@ -158,3 +158,45 @@ describe('RADIUS replies that must be dropped', () => {
     }
   });
 });
+
+describe('dead-server detection and recovery with two real FreeRADIUS', () => {
+  it('skips a dead first server for dead_time, then goes back to it once it answers', async () => {
+    const users =
+      'u  Cleartext-Password := "p"\n   Service-Type = Callback-Framed-User, Callback-Number = "42"\n';
+    const [a, b] = await Promise.all([
+      FreeRadius.create({ secret: SECRET, users }),
+      FreeRadius.create({ secret: SECRET, users }),
+    ]);
+    const cap = capturingLogger();
+    let clock = 1_000_000;
+    const client = await RadiusClient.open([server(a.authPort), server(b.authPort)], {
+      timeoutMs: 1000,
+      retries: 1,
+      deadTimeMs: 60_000,
+      log: cap.log,
+      now: () => clock,
+    });
+    const LOGIN = /Login OK: \[u\]/;
+    const loginsOn = (fr: FreeRadius): number => fr.count(LOGIN);
+    try {
+      await b.start(); // a is down
+      const ask = () => authenticate(client, NAS, { ...req('u', 'p'), name: 'u' }, cap.log);
+      expect(await ask()).toMatchObject({ kind: 'accept', callbackNumber: '42' });
+      expect(client.deadServers()).toEqual([`127.0.0.1:${a.authPort}`]);
+      await a.start();
+      // Within dead_time the first server is not asked even though it is back.
+      expect(await ask()).toMatchObject({ kind: 'accept' });
+      await b.waitFor(LOGIN, 2);
+      expect([loginsOn(a), loginsOn(b)]).toEqual([0, 2]);
+      clock += 60_000;
+      expect(client.deadServers()).toEqual([]);
+      expect(await ask()).toMatchObject({ kind: 'accept' });
+      expect(await ask()).toMatchObject({ kind: 'accept' });
+      await a.waitFor(LOGIN, 2);
+      expect([loginsOn(a), loginsOn(b)]).toEqual([2, 2]);
+    } finally {
+      await client.close();
+      await Promise.all([a.destroy(), b.destroy()]);
+    }
+  });
+});
