@@ -113,6 +113,23 @@ export class RadiusAccounting {
     return this.record({ status: 'interim', at: this.now(), leg, stop: progress, nas: this.o.nas });
   }
 
+  /**
+   * Sends an Interim-Update every `intervalMs` with what `progress()` says, until the
+   * returned function is called (before the leg's Stop). A failure to spool is logged.
+   */
+  every(leg: Leg, intervalMs: number, progress: () => LegStop): () => void {
+    if (intervalMs <= 0) return () => {};
+    const timer = setInterval(() => {
+      this.interim(leg, progress()).catch((e: unknown) =>
+        this.o.log.error(
+          { err: (e as Error).message, session: leg.sessionId },
+          'radius: cannot spool an interim update',
+        ),
+      );
+    }, intervalMs);
+    return () => clearInterval(timer);
+  }
+
   stop(leg: Leg, stop: LegStop): Promise<void> {
     return this.record({ status: 'stop', at: this.now(), leg, stop, nas: this.o.nas });
   }

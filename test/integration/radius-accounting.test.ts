@@ -174,3 +174,55 @@ describe('RADIUS accounting and failover against two real FreeRADIUS 3.2', () =>
     await client.close();
   });
 });
+
+describe('Interim-Update', () => {
+  it('sends Interim-Updates with the progress so far until the leg stops', async () => {
+    const fr = await FreeRadius.create({ secret: SECRET, users: USERS });
+    const dir = await fsp.mkdtemp(path.join(tmpdir(), 'radius-spool-'));
+    const cap = capturingLogger();
+    const client = await RadiusClient.open([server(fr)], {
+      timeoutMs: 1000,
+      retries: 2,
+      deadTimeMs: 60_000,
+      log: cap.log,
+    });
+    try {
+      await fr.start();
+      const acct = await RadiusAccounting.open({
+        client,
+        nas: NAS,
+        spoolDir: dir,
+        log: cap.log,
+        retryMs: 60_000,
+      });
+      const [leg] = legs('call-i');
+      await acct.start(leg);
+      let octets = 0;
+      const cancel = acct.every(leg, 20, () => ({
+        sessionTime: 1,
+        terminateCause: 'User-Request',
+        inputOctets: (octets += 100),
+      }));
+      // Wait (bounded by the test timeout) until two Interim-Updates reached the detail file.
+      const interimsSoFar = async (): Promise<number> =>
+        parseDetail(await fr.detail()).filter((r) => r['Acct-Status-Type'] === 'Interim-Update').length;
+      while ((await interimsSoFar()) < 2) await new Promise((resolve) => setTimeout(resolve, 20));
+      cancel();
+      await acct.stop(leg, { sessionTime: 2, terminateCause: 'User-Request' });
+      await acct.drained();
+      const recs = parseDetail(await fr.detail());
+      const statuses = recs.map((r) => r['Acct-Status-Type']);
+      expect(statuses[0]).toBe('Start');
+      expect(statuses[statuses.length - 1]).toBe('Stop');
+      const interims = recs.filter((r) => r['Acct-Status-Type'] === 'Interim-Update');
+      expect(interims.length).toBeGreaterThanOrEqual(2);
+      expect(interims[0]).toMatchObject({ 'Acct-Input-Octets': '100', 'Acct-Multi-Session-Id': 'call-i' });
+      expect(interims[0]?.['Acct-Terminate-Cause']).toBeUndefined();
+      await acct.close();
+    } finally {
+      await client.close();
+      await fr.destroy();
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
+  });
+});
