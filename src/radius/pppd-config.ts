@@ -2,6 +2,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { RadiusConfig } from '../config/radius.js';
 import { CallbackdError } from '../errors.js';
+import { TERMINATE_CAUSE_CODES } from './accounting.js';
 
 /**
  * pppd's radius.so (Debian's ppp ships it, but no /etc/radiusclient) reads a
@@ -91,28 +92,11 @@ const VALUES: [string, string, number][] = [
   ['NAS-Port-Type', 'Sync', 1],
   ['NAS-Port-Type', 'ISDN', 2],
   ['NAS-Port-Type', 'Virtual', 5],
-  ...(
-    [
-      'User-Request',
-      'Lost-Carrier',
-      'Lost-Service',
-      'Idle-Timeout',
-      'Session-Timeout',
-      'Admin-Reset',
-      'Admin-Reboot',
-      'Port-Error',
-      'NAS-Error',
-      'NAS-Request',
-      'NAS-Reboot',
-      'Port-Unneeded',
-      'Port-Preempted',
-      'Port-Suspended',
-      'Service-Unavailable',
-      'Callback',
-      'User-Error',
-      'Host-Request',
-    ] as const
-  ).map((n, i): [string, string, number] => ['Acct-Terminate-Cause', n, i + 1]),
+  ...Object.entries(TERMINATE_CAUSE_CODES).map(([name, n]): [string, string, number] => [
+    'Acct-Terminate-Cause',
+    name,
+    n,
+  ]),
 ];
 
 export function dictionaryText(): string {

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { RadiusConfig } from '../../src/config/radius.js';
 import { writePppdRadiusConfig } from '../../src/radius/pppd-config.js';
 import { FreeRadius, parseDetail } from '../helpers/freeradius.js';
+import { testRadiusConfig } from '../helpers/radius-config.js';
 import { diagnostics, E2E_DIR, killAllUml, readResult, runUml, umlAvailable } from './uml.js';
 
 // pppd's PAP on the call-back leg decided by a real FreeRADIUS through radius.so, with the
@@ -25,20 +25,10 @@ async function run(
 ): Promise<{ dir: string; fr: FreeRadius; why: string; rc: number | null }> {
   const fr = await FreeRadius.create({ secret: SECRET, users: USERS });
   cleanup.push(() => fr.destroy());
-  const radius: RadiusConfig = {
+  const radius = testRadiusConfig({
     servers: [{ address: '127.0.0.1', authPort: fr.authPort, acctPort: fr.acctPort, secretFile: '/unused' }],
     nasIdentifier: 'nas-e2e',
-    timeoutMs: 2000,
-    retries: 2,
-    deadTimeMs: 60_000,
-    accounting: true,
-    interimIntervalMs: 0,
-    spoolRetryMs: 30_000,
-    localFallback: 'never',
-    pppdPap: true,
-    pppdPlugin: 'radius.so',
-    pppdBindAddress: '127.0.0.2',
-  };
+  });
   const { configFile } = await writePppdRadiusConfig(
     radius,
     [Buffer.from(SECRET)],

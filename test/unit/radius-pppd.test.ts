@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PppdConfig } from '../../src/config/types.js';
-import type { RadiusConfig } from '../../src/config/radius.js';
+import { testRadiusConfig } from '../helpers/radius-config.js';
 import { isCallbackdError } from '../../src/errors.js';
 import { buildPppdArgv } from '../../src/ppp/argv.js';
 import { dictionaryText, radiusclientConfText, serversText } from '../../src/radius/pppd-config.js';
@@ -15,23 +15,14 @@ const pppd: PppdConfig = {
   autoPppAfterCallback: true,
 };
 
-const radius: RadiusConfig = {
+const radius = testRadiusConfig({
   servers: [
     { address: '127.0.0.1', authPort: 21812, acctPort: 21813, secretFile: '/s1' },
     { address: '192.0.2.2', authPort: 1812, acctPort: 1813, secretFile: '/s2' },
   ],
   nasIdentifier: 'nas-1',
   timeoutMs: 2500,
-  retries: 2,
-  deadTimeMs: 60_000,
-  accounting: true,
-  interimIntervalMs: 0,
-  spoolRetryMs: 30_000,
-  localFallback: 'never',
-  pppdPap: true,
-  pppdPlugin: 'radius.so',
-  pppdBindAddress: '127.0.0.2',
-};
+});
 
 describe('pppd radius.so', () => {
   it('loads the plugin before its options, after require-pap, with the call id as Acct-Multi-Session-Id', () => {
