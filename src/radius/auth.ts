@@ -95,6 +95,8 @@ export async function authenticate(
   req: AuthRequest,
   log: Logger,
 ): Promise<AuthResult> {
+  // RFC 2865 §5.2 hides at most 128 bytes: no RADIUS password is longer, so this one is wrong.
+  if (Buffer.byteLength(req.secret, 'utf8') > 128) return { kind: 'reject' };
   const attrs = accessRequestAttributes(req, nas);
   let reply;
   try {
@@ -110,7 +112,12 @@ export async function authenticate(
     return { kind: 'unavailable' };
   }
   try {
-    return interpret(reply.packet, req, log, reply.server);
+    const result = interpret(reply.packet, req, log, reply.server);
+    log.info(
+      { server: reply.server, line: req.line, user: req.name, leg: req.leg, result: result.kind },
+      'radius: answer',
+    );
+    return result;
   } catch (e) {
     log.warn({ server: reply.server, err: (e as Error).message }, 'radius: unusable Access-Accept; refusing');
     return { kind: 'reject' };

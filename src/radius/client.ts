@@ -45,6 +45,8 @@ interface Pending {
   authenticator: Buffer;
   kind: Kind;
   resolve: (r: Packet) => void;
+  /** Ends the wait without a reply (timeout or close). */
+  abandon: () => void;
 }
 
 interface ServerState {
@@ -193,6 +195,7 @@ export class RadiusClient {
         authenticator: built.authenticator,
         kind,
         resolve: done,
+        abandon: () => finish(undefined),
       });
       this.socket.send(built.packet, port, server.host, (err) => {
         if (err)
@@ -249,6 +252,8 @@ export class RadiusClient {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Requests in flight end now as "no answer" instead of waiting out their timers.
+    for (const p of [...this.pending.values()]) p.abandon();
     await new Promise<void>((resolve) => this.socket.close(() => resolve()));
   }
 }
