@@ -46,7 +46,12 @@ describe('systemd/callbackd.service', () => {
       const copy = path.join(dir, 'callbackd.service');
       writeFileSync(copy, text.replace('ExecStart=/usr/bin/callbackd', 'ExecStart=/bin/true'));
       const { stdout, stderr } = await promisify(execFile)('systemd-analyze', ['verify', copy], { cwd: dir });
-      expect(stdout + stderr).toBe('');
+      // Warnings about other installed units (Debian's freeradius.service, which the RADIUS
+      // tests install, uses a deprecated MemoryLimit=) are not about this file.
+      const ours = (stdout + stderr)
+        .split('\n')
+        .filter((l) => l.trim() !== '' && !/^\/(lib|usr\/lib|etc)\/systemd\/system\//.test(l));
+      expect(ours).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
