@@ -77,7 +77,7 @@ describe('RADIUS accounting and failover against two real FreeRADIUS 3.2', () =>
   async function open(): Promise<{ client: RadiusClient; acct: RadiusAccounting }> {
     const client = await RadiusClient.open([server(a), server(b)], {
       // Generous: a loaded machine must not make a live server look dead.
-      timeoutMs: 1000,
+      timeoutMs: 1500,
       retries: 2,
       deadTimeMs: 600_000,
       log: cap.log,
