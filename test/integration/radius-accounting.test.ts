@@ -2,7 +2,9 @@ import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Logger } from '../../src/log.js';
 import { RadiusAccounting, type Leg } from '../../src/radius/accounting.js';
+import { CallAccounting } from '../../src/radius/call.js';
 import { authenticate } from '../../src/radius/auth.js';
 import { RadiusClient, type RadiusServer } from '../../src/radius/client.js';
 import { FreeRadius, parseDetail } from '../helpers/freeradius.js';
@@ -26,20 +28,24 @@ function legs(callId: string): [Leg, Leg] {
   ];
 }
 
-/** One whole call-back's accounting: leg 1 ends for the call-back, leg 2 ends by the user. */
-async function account(acct: RadiusAccounting, callId: string): Promise<void> {
-  const [one, two] = legs(callId);
-  await acct.start(one);
-  await acct.stop(one, { sessionTime: 12, terminateCause: 'Callback' });
-  await acct.start(two);
-  await acct.stop(two, {
-    sessionTime: 300,
-    terminateCause: 'User-Request',
-    inputOctets: 1000,
-    outputOctets: 2000,
-    inputPackets: 10,
-    outputPackets: 20,
-  });
+/**
+ * One whole call-back's accounting as the session drives it: leg 1 ends for the call-back
+ * after 12 s, leg 2 ends by the user after 300 s (a clock of the call's own, so the
+ * spool's event times, and with them Acct-Delay-Time, stay fixed).
+ */
+async function account(acct: RadiusAccounting, callId: string, log: Logger): Promise<void> {
+  let t = 0;
+  const call = new CallAccounting(
+    acct,
+    { callId, line: 'ttyS1', lineIndex: 1, callerId: '5550000' },
+    { log, now: () => t },
+  );
+  await call.start(1, { userName: 'cbuser', authentic: 'radius' });
+  t += 12_000;
+  await call.stop(1, 'Callback');
+  await call.start(2, { userName: 'pppuser', calledId: '123456', authentic: 'radius' });
+  t += 300_000;
+  await call.end('User-Request', { bytesIn: 1000, bytesOut: 2000, packetsIn: 10, packetsOut: 20 });
 }
 
 /** The per-call summary line, from what FreeRADIUS wrote in its detail file. */
@@ -97,7 +103,7 @@ describe('RADIUS accounting and failover against two real FreeRADIUS 3.2', () =>
     let { client, acct } = await open();
 
     // 1. Both servers up: everything goes to the first.
-    await account(acct, 'call-1');
+    await account(acct, 'call-1', cap.log);
     await acct.drained();
     const first = parseDetail(await a.detail());
     const line1 = summary(first, 'call-1');
@@ -137,7 +143,7 @@ describe('RADIUS accounting and failover against two real FreeRADIUS 3.2', () =>
     );
     expect(auth).toMatchObject({ kind: 'accept', callbackNumber: '123456' });
     await cap.waitFor(/server did not answer; trying the next one/);
-    await account(acct, 'call-2');
+    await account(acct, 'call-2', cap.log);
     await acct.drained();
     console.log(summary(parseDetail(await b.detail()), 'call-2'));
     expect(summary(parseDetail(await b.detail()), 'call-2')).toBe(
@@ -147,7 +153,7 @@ describe('RADIUS accounting and failover against two real FreeRADIUS 3.2', () =>
 
     // 3. Both down: records fill the spool and nothing is lost...
     await b.stop();
-    await account(acct, 'call-3');
+    await account(acct, 'call-3', cap.log);
     await cap.waitFor(/records stay in the spool/);
     expect(await acct.queued()).toBe(4);
 
