@@ -1,4 +1,6 @@
 import { createSocket, type Socket } from 'node:dgram';
+import { lookup } from 'node:dns/promises';
+import { isIPv4 } from 'node:net';
 import type { Logger } from '../log.js';
 import { CODE, checkResponse, type Packet } from './packet.js';
 
@@ -84,6 +86,18 @@ export class RadiusClient {
   }
 
   static async open(servers: readonly RadiusServer[], opts: ClientOptions): Promise<RadiusClient> {
+    // Replies are matched by source address, so names are resolved once, here.
+    const resolved = await Promise.all(
+      servers.map(async (s) => {
+        if (isIPv4(s.host)) return s;
+        try {
+          return { ...s, host: (await lookup(s.host, { family: 4 })).address };
+        } catch (e) {
+          opts.log.error({ server: s.host, err: (e as Error).message }, 'radius: cannot resolve server name');
+          return s;
+        }
+      }),
+    );
     const socket = createSocket('udp4');
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
@@ -92,7 +106,7 @@ export class RadiusClient {
         resolve();
       });
     });
-    return new RadiusClient(socket, servers, opts);
+    return new RadiusClient(socket, resolved, opts);
   }
 
   private now(): number {

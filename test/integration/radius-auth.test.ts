@@ -61,6 +61,22 @@ describe('RADIUS authentication against a real FreeRADIUS 3.2', () => {
     });
   });
 
+  it('resolves a server name once and matches its replies by address', async () => {
+    const { log } = capturingLogger();
+    const named = await RadiusClient.open([{ ...server(fr.authPort), host: 'localhost' }], {
+      timeoutMs: 1500,
+      retries: 2,
+      deadTimeMs: 1000,
+      log,
+    });
+    try {
+      expect(named.servers[0]?.host).toBe('127.0.0.1');
+      expect(await authenticate(named, NAS, req('cbuser', 'secret1'), log)).toMatchObject({ kind: 'accept' });
+    } finally {
+      await named.close();
+    }
+  });
+
   it('gives the same user the Framed-User entry on the second leg (as radius.so gets)', async () => {
     const r = await authenticate(client, NAS, req('cbuser', 'secret1', 2), cap.log);
     expect(r).toEqual({ kind: 'accept', serviceType: 'framed' });
