@@ -132,8 +132,10 @@ export function encode(p: Packet): Buffer {
 
 // ---- attribute values ----
 
+/** A text attribute, cut to the 253 octets an attribute can hold (a caller ID from the exchange may be longer). */
 export function str(type: number, s: string): Attribute {
-  return { type, value: Buffer.from(s, 'utf8') };
+  const value = Buffer.from(s, 'utf8');
+  return { type, value: value.length > 253 ? value.subarray(0, 253) : value };
 }
 
 export function int(type: number, n: number): Attribute {

@@ -49,6 +49,12 @@ describe('RADIUS codec', () => {
     expect(verifyRequestMessageAuth(packet, secret)).toBe(false);
   });
 
+  it('cuts a text attribute to 253 octets instead of failing the request', () => {
+    expect(str(ATTR.CallingStationId, '5'.repeat(300)).value).toHaveLength(253);
+    const { packet } = encodeAccessRequest(1, [str(ATTR.CallingStationId, '5'.repeat(300))], secret);
+    expect(decode(packet).attributes[1]?.value).toHaveLength(253);
+  });
+
   it('signs Accounting-Requests as RFC 2866 §3', () => {
     const { packet } = encodeAccountingRequest(3, [str(ATTR.AcctSessionId, 'abc')], secret);
     expect(verifyAccountingRequest(packet, secret)).toBe(true);
