@@ -233,9 +233,16 @@ export class RadiusAccounting {
     return attrs;
   }
 
-  async close(): Promise<void> {
+  /**
+   * Stops sending. Resolves once the sender is idle, so no second instance on the same
+   * spool (a reload) can send a record this one is still sending. Close the client after
+   * calling this (not after awaiting it) to end a request in flight at once.
+   */
+  close(): Promise<void> {
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+    if (!this.running) return Promise.resolve();
+    return new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 }

@@ -66,8 +66,9 @@ export class Radius {
   }
 
   async close(): Promise<void> {
-    await this.accounting?.close();
+    const idle = this.accounting?.close();
     await this.client.close();
+    await idle;
   }
 }
 
