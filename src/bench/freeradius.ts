@@ -53,16 +53,27 @@ export class FreeRadius {
 
   private constructor(
     readonly dir: string,
-    readonly authPort: number,
-    readonly acctPort: number,
+    public authPort: number,
+    public acctPort: number,
+    private readonly o: FreeRadiusOptions,
   ) {}
+
+  private started = false;
 
   static async create(o: FreeRadiusOptions): Promise<FreeRadius> {
     const dir = await fsp.mkdtemp(path.join(tmpdir(), 'freeradius-'));
     const base = await freePortPair();
-    const fr = new FreeRadius(dir, base, base + 1);
+    const fr = new FreeRadius(dir, base, base + 1, o);
     await fsp.mkdir(path.join(dir, 'raddb'), { mode: 0o700 });
     await fsp.mkdir(path.join(dir, 'acct'), { mode: 0o700 });
+    await fsp.writeFile(path.join(dir, 'raddb', 'users'), o.users, { mode: 0o600 });
+    await fr.writeConf();
+    return fr;
+  }
+
+  private async writeConf(): Promise<void> {
+    const { dir, o } = this;
+    const fr = this;
     const ma = o.replyMessageAuthenticator !== false;
     const conf = `raddbdir = ${dir}/raddb
 confdir = \${raddbdir}
@@ -105,16 +116,36 @@ ${ma ? '      update reply { &Message-Authenticator := 0x00 }' : ''}
 }
 `;
     await fsp.writeFile(path.join(dir, 'raddb', 'radiusd.conf'), conf, { mode: 0o600 });
-    await fsp.writeFile(path.join(dir, 'raddb', 'users'), o.users, { mode: 0o600 });
-    return fr;
   }
 
   get detailFile(): string {
     return path.join(this.dir, 'acct', 'detail');
   }
 
-  /** Starts the server and resolves once it says it is ready. */
+  /**
+   * Starts the server and resolves once it says it is ready. Another process may take the
+   * ports between our check and FreeRADIUS's bind; the first start then moves to new ports
+   * (a restart keeps its ports: clients already point there).
+   */
   async start(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.startOnce();
+        this.started = true;
+        return;
+      } catch (e) {
+        const inUse = /Address already in use|Failed binding/i.test((e as Error).message);
+        if (this.started || !inUse || attempt >= 5) throw e;
+        const base = await freePortPair();
+        this.authPort = base;
+        this.acctPort = base + 1;
+        this.output = '';
+        await this.writeConf();
+      }
+    }
+  }
+
+  private async startOnce(): Promise<void> {
     if (this.child) return;
     const child = spawn(FREERADIUS, ['-f', '-l', 'stdout', '-d', path.join(this.dir, 'raddb')], {
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -186,14 +186,14 @@ describe('Interim-Update', () => {
     const fr = await FreeRadius.create({ secret: SECRET, users: USERS });
     const dir = await fsp.mkdtemp(path.join(tmpdir(), 'radius-spool-'));
     const cap = capturingLogger();
+    await fr.start(); // before the client: a first start may move to other ports
     const client = await RadiusClient.open([server(fr)], {
-      timeoutMs: 1000,
+      timeoutMs: 1500,
       retries: 2,
       deadTimeMs: 60_000,
       log: cap.log,
     });
     try {
-      await fr.start();
       const acct = await RadiusAccounting.open({
         client,
         nas: NAS,
@@ -216,13 +216,17 @@ describe('Interim-Update', () => {
       cancel();
       await acct.stop(leg, { sessionTime: 2, terminateCause: 'User-Request' });
       await acct.drained();
-      const recs = parseDetail(await fr.detail());
+      const text = await fr.detail();
+      const recs = parseDetail(text);
       const statuses = recs.map((r) => r['Acct-Status-Type']);
-      expect(statuses[0]).toBe('Start');
-      expect(statuses[statuses.length - 1]).toBe('Stop');
+      expect(statuses[0], text).toBe('Start');
+      expect(statuses[statuses.length - 1], text).toBe('Stop');
       const interims = recs.filter((r) => r['Acct-Status-Type'] === 'Interim-Update');
-      expect(interims.length).toBeGreaterThanOrEqual(2);
-      expect(interims[0]).toMatchObject({ 'Acct-Input-Octets': '100', 'Acct-Multi-Session-Id': 'call-i' });
+      expect(interims.length, text).toBeGreaterThanOrEqual(2);
+      expect(interims[0], text).toMatchObject({
+        'Acct-Input-Octets': '100',
+        'Acct-Multi-Session-Id': 'call-i',
+      });
       expect(interims[0]?.['Acct-Terminate-Cause']).toBeUndefined();
       await acct.close();
     } finally {

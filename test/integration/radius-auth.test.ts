@@ -185,6 +185,9 @@ describe('dead-server detection and recovery with two real FreeRADIUS', () => {
       FreeRadius.create({ secret: SECRET, users }),
       FreeRadius.create({ secret: SECRET, users }),
     ]);
+    // Both start once so their ports are final; then the first goes down.
+    await Promise.all([a.start(), b.start()]);
+    await a.stop();
     const cap = capturingLogger();
     let clock = 1_000_000;
     const client = await RadiusClient.open([server(a.authPort), server(b.authPort)], {
@@ -197,7 +200,6 @@ describe('dead-server detection and recovery with two real FreeRADIUS', () => {
     const LOGIN = /Login OK: \[u\]/;
     const loginsOn = (fr: FreeRadius): number => fr.count(LOGIN);
     try {
-      await b.start(); // a is down
       const ask = () => authenticate(client, NAS, { ...req('u', 'p'), name: 'u' }, cap.log);
       expect(await ask()).toMatchObject({ kind: 'accept', callbackNumber: '42' });
       expect(client.deadServers()).toEqual([`127.0.0.1:${a.authPort}`]);
