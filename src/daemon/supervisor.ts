@@ -5,11 +5,18 @@ import { verifySecret } from '../policy/index.js';
 import { LineSession } from '../session/runner.js';
 import type { CallRecord, LineLock, PppStarter, SessionDeps } from '../session/ports.js';
 import type { Transport } from '../serial/transport.js';
-import { Accounting, toTerminateCause, type AccountingRecord } from './accounting.js';
+import { Accounting, recordOf, type AccountingRecord } from './accounting.js';
 import { SharedPolicyState } from './policy-state.js';
 import type { LineStatus } from './status.js';
 
 export type { LineStatus };
+
+/**
+ * How long a stop may take before lines are closed without waiting for their modems:
+ * well under the unit's TimeoutStopSec (30 s), after which systemd would SIGKILL us
+ * and the records of calls in progress would be lost.
+ */
+const STOP_BOUND_MS = 10_000;
 
 export interface SupervisorDeps {
   log: Logger;
@@ -30,6 +37,8 @@ interface Managed {
   status: LineStatus;
   /** Reload action waiting for the line to become idle. */
   pending?: 'restart' | 'remove';
+  /** The line's session is being stopped for a reload; it stays in the map until then. */
+  applying?: boolean;
 }
 
 /**
@@ -42,6 +51,9 @@ export class Supervisor {
   private config: Config;
   private readonly policy: SharedPolicyState;
   private readonly accounting: { write(rec: AccountingRecord): Promise<void> };
+  /** Records on their way to the accounting file; stop() waits for them. */
+  private readonly writes = new Set<Promise<void>>();
+  private stopping = false;
 
   constructor(
     config: Config,
@@ -104,13 +116,21 @@ export class Supervisor {
     if (m.pending && !m.session.busy) void this.applyPending(m);
   }
 
+  /**
+   * Applies a line's reload once it is idle. One at a time per line: a reload that
+   * arrives while the old session is still stopping only updates `pending`, and the
+   * line restarts once, with the config current at that moment. Two sessions on one
+   * tty are never possible.
+   */
   private async applyPending(m: Managed): Promise<void> {
-    const action = m.pending;
-    m.pending = undefined;
+    if (m.applying || this.stopping) return;
+    m.applying = true;
     await m.session.stop();
+    m.pending = undefined;
     this.lines.delete(m.line.name);
     const next = this.config.lines.find((l) => l.name === m.line.name);
-    if (action === 'restart' && next) this.startLine(next);
+    const action = next ? 'restart' : 'remove';
+    if (next && !this.stopping) this.startLine(next);
     this.deps.log.info({ event: 'line-reloaded', line: m.line.name, action });
     this.deps.onStatus?.(this.statuses());
   }
@@ -124,8 +144,12 @@ export class Supervisor {
     for (const name of diff.linesRemoved) this.schedule(name, 'remove');
     for (const name of diff.linesChanged) this.schedule(name, 'restart');
     for (const name of diff.linesAdded) {
-      const line = next.lines.find((l) => l.name === name);
-      if (line) this.startLine(line);
+      // A line removed by an earlier reload may still be stopping: it restarts after.
+      if (this.lines.has(name)) this.schedule(name, 'restart');
+      else {
+        const line = next.lines.find((l) => l.name === name);
+        if (line) this.startLine(line);
+      }
     }
   }
 
@@ -151,48 +175,38 @@ export class Supervisor {
     return undefined;
   }
 
-  /** SIGTERM: every line hangs up (pppd stopped first) and releases its lock. */
-  async stop(): Promise<void> {
-    await Promise.all([...this.lines.values()].map((m) => m.session.stop()));
+  /**
+   * SIGTERM: every line hangs up (pppd stopped first) and releases its lock, within
+   * `boundMs` whatever state it is in; a line that has not finished by then is closed
+   * without waiting for its modem. Every call in progress is recorded, and stop()
+   * returns only once every record is in the accounting file.
+   */
+  async stop(boundMs = STOP_BOUND_MS): Promise<void> {
+    this.stopping = true;
+    const lines = [...this.lines.values()];
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), boundMs)));
+    const all = Promise.all(lines.map((m) => m.session.stop()));
+    if ((await Promise.race([all.then(() => 'done' as const), bound])) === 'late') {
+      const late = lines.filter((m) => !m.session.isStopped).map((m) => m.line.name);
+      this.deps.log.error({ event: 'stop-overdue', lines: late, boundMs });
+      await Promise.all(lines.map((m) => m.session.abandon()));
+    }
+    clearTimeout(timer);
+    await Promise.all([...this.writes]);
   }
 
   private record(rec: CallRecord): void {
-    const call = rec.call;
-    const now = rec.endedAt;
-    const started = call?.startedAt ?? now;
-    const out: AccountingRecord = {
-      callId: call?.callId ?? 'none',
-      line: rec.line,
-      startedAt: new Date(started).toISOString(),
-      endedAt: new Date(now).toISOString(),
-      durationMs: Math.max(0, now - started),
-      callerId: call?.callerId,
-      login: call?.logins.length ? call.logins : undefined,
-      kind:
-        call?.pppUser || rec.outcome.startsWith('ppp')
-          ? call?.callback
-            ? 'callback'
-            : 'direct-ppp'
-          : kindOf(rec),
-      callbackNumber: call?.callback?.number,
-      dialAttempts: call?.callback?.attempts,
-      pppUser: call?.pppUser,
-      pppExitCode: rec.pppExitCode ?? undefined,
-      outcome: rec.outcome,
-      terminateCause: toTerminateCause(rec.terminateCause),
-      bytesIn: rec.bytesIn,
-      bytesOut: rec.bytesOut,
-    };
+    const out = recordOf(rec);
     // Logged once the record is written (or queued for retry): a reader of the log can
     // rely on the accounting file holding the call.
-    void this.accounting
+    const write = this.accounting
       .write(out)
-      .then(() => this.deps.log.info({ event: 'call-end', ...out, detail: rec.detail }));
+      .then(() => this.deps.log.info({ event: 'call-end', ...out, detail: rec.detail }))
+      .catch((err: unknown) =>
+        this.deps.log.error({ event: 'accounting-failed', callId: out.callId, err: String(err) }),
+      )
+      .finally(() => this.writes.delete(write));
+    this.writes.add(write);
   }
-}
-
-function kindOf(rec: CallRecord): AccountingRecord['kind'] {
-  if (rec.call?.callback) return rec.outcome.startsWith('callback-failed') ? 'failed' : 'callback';
-  if (rec.outcome === 'login-refused' || rec.outcome === 'rate-limited') return 'refused';
-  return 'failed';
 }

@@ -233,6 +233,14 @@ export class Modem {
     await this.transport.write(b);
   }
 
+  /**
+   * Ends the command in flight now (a dial waiting for its result, say) with ABORTED;
+   * the modem stays usable, so a hang-up can follow at once instead of queueing.
+   */
+  abortCommand(): void {
+    this.waiter.fail(new CallbackdError('ABORTED', `${this.line}: command aborted`));
+  }
+
   /** Stops listening to the transport, e.g. before the tty is handed to pppd. */
   dispose(): void {
     if (this.disposed) return;
@@ -481,6 +489,12 @@ export class Modem {
     }
     if (cid) return this.callerId(cid);
     if (this.waiter.offer(line)) return;
+    // The modem reporting the end of a connection (after our hang-up, or the caller's)
+    // is not junk: it is the ordinary last word of every call.
+    if (r?.result === 'NO CARRIER') {
+      this.log.debug({ event: 'late-result', line: this.line, text: line });
+      return;
+    }
     this.junk(line, 'unexpected text on idle line');
   }
 

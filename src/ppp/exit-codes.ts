@@ -1,28 +1,19 @@
+import type { PppOutcome, TerminateCause } from '../call-end.js';
 /**
  * What pppd's exit status means for a call. Codes are pppd's own (pppd.h EXIT_*, 0..21);
  * the terminate causes are RFC 2866 Acct-Terminate-Cause words, mapped the way pppd's
  * RADIUS plugin does (radius.c), so accounting records read like a NAS's. Admin-Reset is
  * ours: pppd killed by a signal it could not handle (SIGKILL after the grace time).
  */
-export type TerminateCause =
-  | 'User-Request'
-  | 'Lost-Carrier'
-  | 'Idle-Timeout'
-  | 'Session-Timeout'
-  | 'Callback'
-  | 'Port-Error'
-  | 'Service-Unavailable'
-  | 'NAS-Error'
-  | 'NAS-Request'
-  | 'Admin-Reset';
+export type { TerminateCause };
 
 export interface PppdOutcome {
-  outcome: string;
+  outcome: PppOutcome;
   terminateCause: TerminateCause;
   description: string;
 }
 
-const CODES: Readonly<Record<number, PppdOutcome>> = Object.freeze({
+const CODES: Readonly<Record<number, PppdOutcome & { outcome: PppOutcome }>> = Object.freeze({
   0: {
     outcome: 'ok',
     terminateCause: 'User-Request',

@@ -171,30 +171,36 @@ export class LineKeeper {
   }
 
   async dial(number: string): Promise<DialOutcome | { kind: 'lock-held' | 'line-down' }> {
-    if (!(await this.ensureOpen())) return { kind: 'line-down' };
+    if ((await this.ensureOpen()) === 'down') return { kind: 'line-down' };
     if (!(await this.takeLock())) return { kind: 'lock-held' };
     return this.modem!.dial(number);
   }
 
-  /** Reopens the tty after pppd had it. */
-  private async ensureOpen(): Promise<boolean> {
-    if (this.modem && this.transport?.isOpen) return true;
+  /**
+   * Reopens the tty after pppd had it. 'reset' when it did: opening resets the modem
+   * (DTR drop and init), which is a hang-up already.
+   */
+  private async ensureOpen(): Promise<'open' | 'reset' | 'down'> {
+    if (this.modem && this.transport?.isOpen) return 'open';
     try {
       await this.openAndInit();
       this.up = true;
       this.onUp();
-      return true;
+      return 'reset';
     } catch (err) {
       this.log.error({ event: 'reopen-failed', line: this.name, err: (err as Error).message });
       await this.closeTransport();
       this.up = false;
-      return false;
+      return 'down';
     }
   }
 
-  /** On hook and back to the init state; a modem that will not reset takes the line down. */
+  /**
+   * On hook and back to the init state, once: after pppd the reopen has done both. A
+   * modem that will not reset takes the line down.
+   */
   async hangup(): Promise<void> {
-    if (!(await this.ensureOpen())) return;
+    if ((await this.ensureOpen()) !== 'open') return;
     try {
       await this.modem!.hangup();
       await this.modem!.init(this.deps.line.init);
@@ -261,6 +267,19 @@ export class LineKeeper {
     this.locked = true;
   }
 
+  /** A stop that is overdue: close without talking to the modem (HUPCL drops DTR). */
+  async abandon(): Promise<void> {
+    this.retrying = false;
+    clearTimeout(this.healthTimer);
+    this.abort?.abort();
+    this.modem?.dispose();
+    this.modem = undefined;
+    await this.closeTransport();
+    this.up = false;
+    this.locked = true; // whatever we hold, release it
+    await this.releaseLock().catch(() => undefined);
+  }
+
   private async closeTransport(): Promise<void> {
     this.unsubClose?.();
     this.unsubClose = undefined;
@@ -269,13 +288,18 @@ export class LineKeeper {
     if (t?.isOpen) await t.close().catch(() => undefined);
   }
 
-  /** Daemon stop: hang up if a call is up, close, leave no lock behind. */
+  /**
+   * Daemon stop: hang up if a call is up, close, leave no lock behind. A command in
+   * flight (a dial waits up to a minute for its result) is cut short first, so the
+   * hang-up does not queue behind it.
+   */
   async close(): Promise<void> {
     this.retrying = false;
     clearTimeout(this.healthTimer);
     this.abort?.abort();
     await this.bringing;
     if (this.modem && this.transport?.isOpen) {
+      this.modem.abortCommand();
       await this.modem.hangup().catch(() => undefined);
     }
     this.modem?.dispose();

@@ -1,7 +1,8 @@
 import type { CallbackEntry, Config, LineConfig } from '../config/types.js';
 import { expandTokens, validLoginName } from '../login/index.js';
 import { asksSecret, identify, resolveCallback, screenCallerId, secretHashFor } from '../policy/index.js';
-import type { CallInfo, Claim, Effect, Input, Phase, State, Step } from './types.js';
+import type { DialFailure, Outcome, TerminateCause, Traffic } from '../call-end.js';
+import type { CallInfo, Claim, Effect, Input, LoginClock, Phase, State, Step } from './types.js';
 
 /**
  * The call state machine of one line: a pure function from (state, input) to the next
@@ -32,7 +33,7 @@ export function transition(state: State, input: Input, ctx: MachineContext): Ste
       return onAnswering(state, input, ctx);
     case 'settling':
       return input.type === 'timeout'
-        ? promptLogin(state.call, state.phase, 0, ctx, true)
+        ? promptLogin(state.call, state.phase, 0, ctx, true, freshClock(ctx))
         : lost(state, input);
     case 'login':
       return onLogin(state, input, ctx);
@@ -74,6 +75,7 @@ export function transition(state: State, input: Input, ctx: MachineContext): Ste
           terminateCause: state.terminateCause,
           detail: state.detail,
           pppExitCode: state.pppExitCode,
+          traffic: state.traffic,
         },
       ]);
     case 'stopped':
@@ -95,10 +97,10 @@ function stop(state: State): Step {
 
 function teardown(
   call: CallInfo | undefined,
-  outcome: string,
-  terminateCause: string,
+  outcome: Outcome,
+  terminateCause: TerminateCause,
   detail?: string,
-  pppExitCode?: number | null,
+  ppp?: { exitCode: number | null; traffic?: Traffic },
 ): Step {
   const log: Effect = {
     do: 'log',
@@ -106,7 +108,9 @@ function teardown(
     event: 'call-ending',
     fields: { outcome, terminateCause, ...(detail ? { detail } : {}) },
   };
-  return stay({ tag: 'teardown', call, outcome, terminateCause, detail, pppExitCode }, [
+  const pppExitCode = ppp?.exitCode;
+  const traffic = ppp?.traffic;
+  return stay({ tag: 'teardown', call, outcome, terminateCause, detail, pppExitCode, traffic }, [
     log,
     { do: 'hangup' },
   ]);
@@ -120,8 +124,8 @@ function farewell(
   call: CallInfo,
   text: string,
   ctx: MachineContext,
-  outcome: string,
-  terminateCause: string,
+  outcome: Outcome,
+  terminateCause: TerminateCause,
   detail?: string,
 ): Step {
   const end = teardown(call, outcome, terminateCause, detail);
@@ -172,15 +176,23 @@ function onIdle(input: Input, ctx: MachineContext): Step {
     callerId: input.callerId,
     logins: [],
   };
-  return stay({ tag: 'answering', call }, [{ do: 'answer' }]);
+  // The answer has its own timeout in the modem; this bound also covers what comes
+  // before it (the UUCP lock in a directory anyone can write to), so the state ends.
+  const t = ctx.line.timing;
+  return stay({ tag: 'answering', call }, [
+    { do: 'answer' },
+    { do: 'timer', ms: t.answerMs + 2 * t.commandMs },
+  ]);
 }
 
 function onAnswering(state: Extract<State, { tag: 'answering' }>, input: Input, ctx: MachineContext): Step {
+  if (input.type === 'timeout')
+    return teardown(state.call, 'answer-timeout', 'Lost-Carrier', 'no answer result in time');
   if (input.type !== 'answered') return stay(state);
   const r = input.result;
   // Another program (minicom, cu) has the line: we never picked up, so no call to end.
   if (r.kind === 'lock-held') return stay({ tag: 'idle' });
-  if (r.kind !== 'connect' || !('text' in r)) {
+  if (r.kind !== 'connect') {
     return teardown(state.call, `answer-${r.kind}`, 'Lost-Carrier');
   }
   const call = { ...state.call, connect: r.text, speed: r.speed };
@@ -203,20 +215,34 @@ function acceptsPpp(phase: Phase, ctx: MachineContext): boolean {
   return phase === 1 ? ctx.config.pppd.autoPppBeforeCallback : ctx.config.pppd.autoPppAfterCallback;
 }
 
-/** Shows the prompt (with the issue text first when `issue`) and arms the login timer. */
+/** A leg's login clock, started at its first prompt. */
+function freshClock(ctx: MachineContext): LoginClock {
+  return { deadline: ctx.now + ctx.line.timing.loginMs, warned: false };
+}
+
+/** The state timer for what is left of the leg's login time. */
+function clockTimer(clock: LoginClock, ctx: MachineContext): Effect {
+  return { do: 'timer', ms: Math.max(0, clock.deadline - ctx.now) };
+}
+
+/**
+ * Shows the prompt (with the issue text first when `issue`) and arms the login timer
+ * for what is left of the leg's login time: a new prompt never gives more time.
+ */
 function promptLogin(
   call: CallInfo,
   phase: Phase,
   failures: number,
   ctx: MachineContext,
   issue: boolean,
+  clock: LoginClock,
 ): Step {
   const login = ctx.config.login;
   const text = (issue ? login.issue : '') + login.prompt;
-  return stay({ tag: 'login', call, phase, step: 'name', failures, warned: false }, [
+  return stay({ tag: 'login', call, phase, step: 'name', failures, clock }, [
     { do: 'reader', echo: true, detectPpp: acceptsPpp(phase, ctx) },
     { do: 'write', text: expandTokens(text, tokens(call, ctx)) },
-    { do: 'timer', ms: ctx.line.timing.loginMs },
+    clockTimer(clock, ctx),
   ]);
 }
 
@@ -241,7 +267,7 @@ function failureKeys(call: CallInfo, name?: string): string[] {
 
 /** A refused attempt: the same words whatever was wrong, so names cannot be probed. */
 function refuse(
-  state: { call: CallInfo; phase: Phase; failures: number },
+  state: { call: CallInfo; phase: Phase; failures: number; clock: LoginClock },
   ctx: MachineContext,
   name: string | undefined,
   why: string,
@@ -257,22 +283,23 @@ function refuse(
     const end = farewell(state.call, bye, ctx, 'login-refused', 'User-Error', why);
     return stay(end.state, [...effects, ...end.effects]);
   }
-  const next = promptLogin(state.call, state.phase, failures, ctx, false);
+  const next = promptLogin(state.call, state.phase, failures, ctx, false, state.clock);
   return stay(next.state, [...effects, { do: 'write', text: `\r\n${message}\r\n` }, ...next.effects]);
 }
 
 function onLogin(state: Extract<State, { tag: 'login' }>, input: Input, ctx: MachineContext): Step {
   switch (input.type) {
     case 'timeout':
-      if (!state.warned && ctx.line.timing.loginGraceMs > 0) {
-        return stay({ ...state, warned: true }, [
+      if (!state.clock.warned && ctx.line.timing.loginGraceMs > 0) {
+        const clock = { deadline: ctx.now + ctx.line.timing.loginGraceMs, warned: true };
+        return stay({ ...state, clock }, [
           { do: 'write', text: expandTokens(ctx.config.login.timeoutWarning, tokens(state.call, ctx)) },
-          { do: 'timer', ms: ctx.line.timing.loginGraceMs },
+          clockTimer(clock, ctx),
         ]);
       }
       return teardown(state.call, 'login-timeout', 'Idle-Timeout');
     case 'cancel':
-      return promptLogin(state.call, state.phase, state.failures, ctx, false);
+      return promptLogin(state.call, state.phase, state.failures, ctx, false, state.clock);
     case 'overlong':
       return refuse(state, ctx, undefined, 'input too long');
     case 'ppp-frame':
@@ -297,13 +324,14 @@ function onLoginLine(state: Extract<State, { tag: 'login' }>, text: string, ctx:
   }
   if (state.step === 'secret') {
     const claim = state.claim ?? { kind: 'unknown', name: '' };
-    return stay({ tag: 'verifying', call: state.call, phase: state.phase, failures: state.failures, claim }, [
+    const { call, phase, failures, clock } = state;
+    return stay({ tag: 'verifying', call, phase, failures, claim, clock }, [
       { do: 'reader', echo: true, detectPpp: false },
       { do: 'verify', hash: secretHashFor(claimIdentity(claim)), secret: text },
     ]);
   }
   const name = text.trim();
-  if (name === '') return promptLogin(state.call, state.phase, state.failures, ctx, false);
+  if (name === '') return promptLogin(state.call, state.phase, state.failures, ctx, false, state.clock);
   if (!validLoginName(name, ctx.config.login.maxLength)) return refuse(state, ctx, undefined, 'invalid name');
   const shown = shownName(name, ctx);
   const call = { ...state.call, logins: [...state.call.logins, shown] };
@@ -341,7 +369,7 @@ function askSecret(state: Extract<State, { tag: 'login' }>, claim: Claim, ctx: M
   return stay({ ...state, step: 'secret', claim }, [
     { do: 'reader', echo: false, detectPpp: false },
     { do: 'write', text: prompt },
-    { do: 'timer', ms: ctx.line.timing.loginMs },
+    clockTimer(state.clock, ctx),
   ]);
 }
 
@@ -350,7 +378,7 @@ function onVerifying(state: Extract<State, { tag: 'verifying' }>, input: Input, 
   if (input.type !== 'verified') return stay(state);
   const name = shownName(state.claim.kind === 'unknown' ? state.claim.name : nameOf(state.claim), ctx);
   if (!input.ok || state.claim.kind === 'unknown') return refuse(state, ctx, name, 'wrong name or secret');
-  const base = { ...state, tag: 'login' as const, step: 'name' as const, warned: false };
+  const base = { ...state, tag: 'login' as const, step: 'name' as const };
   const next = afterSecret(base, state.claim, ctx);
   return stay(next.state, [{ do: 'success', keys: failureKeys(state.call, name) }, ...next.effects]);
 }
@@ -367,7 +395,7 @@ function afterSecret(state: Extract<State, { tag: 'login' }>, claim: Claim, ctx:
     return stay({ ...state, step: 'number', claim }, [
       { do: 'reader', echo: true, detectPpp: false },
       { do: 'write', text: '\r\nCall-back number: ' },
-      { do: 'timer', ms: ctx.line.timing.loginMs },
+      clockTimer(state.clock, ctx),
     ]);
   }
   const checked = resolveCallback(entry);
@@ -440,21 +468,21 @@ function dial(
 }
 
 /** Outcomes after which another attempt cannot help: the modem refuses the command. */
-const FINAL_DIAL_OUTCOMES = new Set(['error']);
+const FINAL_DIAL_OUTCOMES: ReadonlySet<DialFailure> = new Set(['error']);
 
 function onDialing(state: Extract<State, { tag: 'dialing' }>, input: Input, ctx: MachineContext): Step {
-  let kind: string;
-  if (input.type === 'dialed') kind = input.result.kind;
-  else if (input.type === 'timeout') kind = 'timeout';
-  else return stay(state);
-  const call = { ...state.call, callback: { ...state.call.callback!, lastOutcome: kind } };
-  if (kind === 'connect' && input.type === 'dialed' && 'text' in input.result) {
-    const leg = { ...call, connect: input.result.text, speed: input.result.speed };
+  if (input.type !== 'dialed' && input.type !== 'timeout') return stay(state);
+  const r = input.type === 'dialed' ? input.result : ({ kind: 'timeout' } as const);
+  if (r.kind === 'connect') {
+    const cb = { ...state.call.callback!, lastOutcome: r.kind };
+    const leg = { ...state.call, callback: cb, connect: r.text, speed: r.speed };
     return stay({ tag: 'settling', call: leg, phase: 2 }, [
       { do: 'log', level: 'info', event: 'callback-connected', fields: { attempt: state.attempt } },
       { do: 'timer', ms: ctx.line.timing.settleMs },
     ]);
   }
+  const kind: DialFailure = r.kind;
+  const call = { ...state.call, callback: { ...state.call.callback!, lastOutcome: kind } };
   const log: Effect = {
     do: 'log',
     level: 'warn',
@@ -487,7 +515,10 @@ function startPpp(
 
 function onPpp(state: Extract<State, { tag: 'ppp' }>, input: Input): Step {
   if (input.type === 'ppp-exit') {
-    return teardown(state.call, input.outcome, input.terminateCause, input.description, input.code);
+    return teardown(state.call, input.outcome, input.terminateCause, input.description, {
+      exitCode: input.code,
+      traffic: input.traffic,
+    });
   }
   if (input.type === 'ppp-failed')
     return teardown(state.call, 'ppp-spawn-failed', 'NAS-Error', input.message);

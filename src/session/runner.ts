@@ -16,6 +16,17 @@ import { LineKeeper } from './line-keeper.js';
 /** Longest PIN or password read at a prompt. */
 const SECRET_MAX_LENGTH = 256;
 
+/** Inputs that come from what the caller types. */
+const TYPED_INPUTS: ReadonlySet<Input['type']> = new Set(['line', 'cancel', 'overlong', 'ppp-frame']);
+
+/**
+ * How many typed inputs may wait for the machine. A caller who sends faster than the
+ * line can answer (64 KiB of CRs is 65 536 empty lines) loses the excess, as a
+ * terminal would: each line costs a prompt written back, so an unbounded queue is
+ * unbounded work and memory.
+ */
+const MAX_PENDING_TYPED = 4;
+
 /**
  * The effect loop of one line: the only place where the session touches I/O.
  * Inputs (modem events, effect results, the state timer) go through one queue, so
@@ -32,9 +43,9 @@ export class LineSession {
   private reader: LineReader | undefined;
   private readerOn = false;
   private ppp: PppRun | undefined;
-  /** pppd's byte counts for the call's record, from its exit report. */
-  private traffic: { bytesIn: number; bytesOut: number } | undefined;
   private stopping = false;
+  /** Typed inputs dropped in this call (logged once per call). */
+  private dropped = 0;
   private readonly keeper: LineKeeper;
   private readonly unsubs: (() => void)[] = [];
   private stoppedResolve: (() => void) | undefined;
@@ -68,6 +79,44 @@ export class LineSession {
     if (this.state.tag !== 'idle' || this.stopping || this.queue.length > 0 || !this.keeper.up) return false;
     this.push({ type: 'callback', ...req });
     return true;
+  }
+
+  get isStopped(): boolean {
+    return this.state.tag === 'stopped';
+  }
+
+  /**
+   * The last resort of a stop that is overdue: record the call in progress (once: the
+   * machine writes nothing from 'stopped'), kill pppd, close the tty without waiting
+   * for the modem, free the lock.
+   */
+  async abandon(): Promise<void> {
+    const s = this.state;
+    if (s.tag === 'stopped') return;
+    this.serial++; // whatever is still in flight is stale from now on
+    this.clearTimer();
+    this.state = { tag: 'stopped' };
+    const call = 'call' in s ? s.call : undefined;
+    if (s.tag === 'teardown') {
+      await this.perform({
+        do: 'finish',
+        call,
+        outcome: s.outcome,
+        terminateCause: s.terminateCause,
+        detail: s.detail,
+        pppExitCode: s.pppExitCode,
+      });
+    } else if (call) {
+      await this.perform({
+        do: 'finish',
+        call,
+        outcome: 'daemon-stopped',
+        terminateCause: 'Admin-Reboot',
+        detail: `stop overdue in ${s.tag}`,
+      });
+    }
+    void this.ppp?.stop(0);
+    await this.shutDown(true);
   }
 
   /** Hang up cleanly (stopping pppd first) and close the line. */
@@ -131,8 +180,25 @@ export class LineSession {
   }
 
   private push(input: Input, serial?: number): void {
-    this.queue.push({ input, serial });
+    // A stop request jumps the queue: whatever the caller sent is moot once we stop.
+    if (input.type === 'stop') this.queue.unshift({ input, serial });
+    else if (TYPED_INPUTS.has(input.type) && !this.roomForTyped()) return;
+    else this.queue.push({ input, serial });
     if (!this.draining) void this.drain();
+  }
+
+  private roomForTyped(): boolean {
+    let pending = 0;
+    for (const q of this.queue) if (TYPED_INPUTS.has(q.input.type)) pending++;
+    if (pending < MAX_PENDING_TYPED) return true;
+    if (this.dropped++ === 0) {
+      this.deps.log.warn({
+        event: 'input-dropped',
+        callId: this.callId(),
+        reason: 'the caller sends lines faster than the line answers them; the excess is dropped',
+      });
+    }
+    return false;
   }
 
   private async drain(): Promise<void> {
@@ -199,14 +265,15 @@ export class LineSession {
   private async backToIdle(): Promise<void> {
     this.readerOn = false;
     this.reader = undefined;
+    this.dropped = 0;
     await this.keeper.idle();
     if (this.stopping) this.push({ type: 'stop' });
   }
 
-  private async shutDown(): Promise<void> {
+  private async shutDown(abandon = false): Promise<void> {
     this.clearTimer();
     this.dropSubscriptions();
-    await this.keeper.close();
+    await (abandon ? this.keeper.abandon() : this.keeper.close());
     this.report();
     this.stoppedResolve?.();
   }
@@ -288,19 +355,11 @@ export class LineSession {
       case 'record-callback':
         this.deps.policy.record(e.entry, e.number, this.now());
         return;
-      case 'finish':
-        this.deps.finish({
-          call: e.call,
-          line: this.deps.line.name,
-          outcome: e.outcome,
-          terminateCause: e.terminateCause,
-          detail: e.detail,
-          pppExitCode: e.pppExitCode,
-          endedAt: this.now(),
-          ...this.traffic,
-        });
-        this.traffic = undefined;
+      case 'finish': {
+        const { do: _, ...end } = e;
+        this.deps.finish({ ...end, line: this.deps.line.name, endedAt: this.now() });
         return;
+      }
     }
   }
 
@@ -347,28 +406,39 @@ export class LineSession {
         pid: run.pid,
         callId: this.callId(),
       });
-      void run.exited.then(async ({ code, signal }) => {
-        unwatch?.();
-        this.ppp = undefined;
-        const o = pppdOutcome(code, signal, run.stderrTail());
-        this.traffic = pppdTraffic(run.stderrTail());
-        this.deps.log.info({
-          event: 'ppp-exit',
-          line: this.deps.line.name,
-          callId: this.callId(),
-          code,
-          signal,
-          outcome: `ppp-${o.outcome}`,
-          description: o.description,
-          stderr: run.stderrTail().slice(-500),
+      void run.exited
+        .then(async ({ code, signal }) => {
+          unwatch?.();
+          this.ppp = undefined;
+          const o = pppdOutcome(code, signal, run.stderrTail());
+          this.deps.log.info({
+            event: 'ppp-exit',
+            line: this.deps.line.name,
+            callId: this.callId(),
+            code,
+            signal,
+            outcome: `ppp-${o.outcome}`,
+            description: o.description,
+            stderr: run.stderrTail().slice(-500),
+          });
+          await this.reclaimLock();
+          this.push(
+            {
+              type: 'ppp-exit',
+              code,
+              outcome: `ppp-${o.outcome}`,
+              terminateCause: o.terminateCause,
+              description: o.description,
+              traffic: pppdTraffic(run.stderrTail()),
+            },
+            serial,
+          );
+        })
+        .catch((err: unknown) => {
+          // Whatever failed above, the call must end and be recorded.
+          this.deps.log.error({ event: 'session-error', line: this.deps.line.name, err: String(err) });
+          this.push({ type: 'ppp-failed', message: String(err) }, serial);
         });
-        await this.keeper.reclaim();
-        const outcome = `ppp-${o.outcome}`;
-        this.push(
-          { type: 'ppp-exit', code, outcome, terminateCause: o.terminateCause, description: o.description },
-          serial,
-        );
-      });
     } catch (err) {
       this.deps.log.error({
         event: 'ppp-spawn-failed',
@@ -376,8 +446,26 @@ export class LineSession {
         err: String(err),
         code: errnoCode(err),
       });
-      await this.keeper.reclaim();
+      await this.reclaimLock();
       this.push({ type: 'ppp-failed', message: String(err) }, serial);
+    }
+  }
+
+  /**
+   * Takes the UUCP lock back from pppd. A lock directory that is full or gone (it is a
+   * world-writable tmpfs) must not stop the call from ending: the line is hung up and
+   * recorded all the same, and the next call takes the lock afresh or reports why not.
+   */
+  private async reclaimLock(): Promise<void> {
+    try {
+      await this.keeper.reclaim();
+    } catch (err) {
+      this.deps.log.error({
+        event: 'lock-reclaim-failed',
+        line: this.deps.line.name,
+        err: String(err),
+        code: errnoCode(err),
+      });
     }
   }
 }
