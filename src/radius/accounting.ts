@@ -1,30 +1,14 @@
+import { TERMINATE_CAUSES, type TerminateCause } from '../call-end.js';
 import type { Logger } from '../log.js';
 import type { NasIdentity } from './auth.js';
 import type { RadiusClient } from './client.js';
 import { ACCT_STATUS, ATTR, encodeAccountingRequest, int, ipv4, str, type Attribute } from './packet.js';
 import { Spool } from './spool.js';
 
-/** RFC 2866 §5.10 Acct-Terminate-Cause, by the words the local accounting file uses. */
-export const TERMINATE_CAUSE_CODES: Readonly<Record<string, number>> = {
-  'User-Request': 1,
-  'Lost-Carrier': 2,
-  'Lost-Service': 3,
-  'Idle-Timeout': 4,
-  'Session-Timeout': 5,
-  'Admin-Reset': 6,
-  'Admin-Reboot': 7,
-  'Port-Error': 8,
-  'NAS-Error': 9,
-  'NAS-Request': 10,
-  'NAS-Reboot': 11,
-  'Port-Unneeded': 12,
-  'Port-Preempted': 13,
-  'Port-Suspended': 14,
-  'Service-Unavailable': 15,
-  Callback: 16,
-  'User-Error': 17,
-  'Host-Request': 18,
-};
+/** RFC 2866 §5.10 Acct-Terminate-Cause values, from the typed end of a call (value = index + 1). */
+export const TERMINATE_CAUSE_CODES: Readonly<Record<TerminateCause, number>> = Object.fromEntries(
+  TERMINATE_CAUSES.map((c, i) => [c, i + 1]),
+) as Record<TerminateCause, number>;
 
 /** One leg of a call: the answered call, or the call-back. */
 export interface Leg {
@@ -44,7 +28,7 @@ export interface Leg {
 export interface LegStop {
   /** Seconds from the leg's start. */
   sessionTime: number;
-  terminateCause: string;
+  terminateCause: TerminateCause;
   inputOctets?: number;
   outputOctets?: number;
   inputPackets?: number;
@@ -227,7 +211,12 @@ export class RadiusAccounting {
       if (s.inputPackets !== undefined) attrs.push(int(ATTR.AcctInputPackets, s.inputPackets % 2 ** 32));
       if (s.outputPackets !== undefined) attrs.push(int(ATTR.AcctOutputPackets, s.outputPackets % 2 ** 32));
       if (r.status === 'stop') {
-        attrs.push(int(ATTR.AcctTerminateCause, TERMINATE_CAUSE_CODES[s.terminateCause] ?? 9));
+        attrs.push(
+          int(
+            ATTR.AcctTerminateCause,
+            TERMINATE_CAUSE_CODES[s.terminateCause] ?? TERMINATE_CAUSE_CODES['NAS-Error'],
+          ),
+        );
       }
     }
     return attrs;

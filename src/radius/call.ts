@@ -1,3 +1,4 @@
+import type { TerminateCause } from '../call-end.js';
 import type { Logger } from '../log.js';
 import type { Leg, LegStop, RadiusAccounting } from './accounting.js';
 
@@ -60,7 +61,7 @@ export class CallAccounting {
     await this.safely(() => this.acct.start(leg), leg);
   }
 
-  async stop(n: 1 | 2, terminateCause: string, traffic?: Traffic): Promise<void> {
+  async stop(n: 1 | 2, terminateCause: TerminateCause, traffic?: Traffic): Promise<void> {
     const open = this.open.get(n);
     if (!open) return;
     this.open.delete(n);
@@ -76,7 +77,7 @@ export class CallAccounting {
   }
 
   /** Teardown: every leg still open stops with the call's cause (pppd's traffic on leg 2). */
-  async end(terminateCause: string, traffic?: Traffic): Promise<void> {
+  async end(terminateCause: TerminateCause, traffic?: Traffic): Promise<void> {
     await this.stop(1, terminateCause);
     await this.stop(2, terminateCause, traffic);
   }
