@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { isCallbackFailure, type Outcome, type TerminateCause } from '../call-end.js';
-import type { CallRecord } from '../session/ports.js';
+import type { CallRecord } from '../session/deps.js';
 import type { Logger } from '../log.js';
 
 /**

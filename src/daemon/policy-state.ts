@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { SecurityConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { Lockouts, RateLimiter } from '../policy/index.js';
-import type { PolicyState } from '../session/ports.js';
+import type { PolicyState } from '../session/deps.js';
 
 /**
  * Lockouts and rate limits shared by every line, kept across restarts in

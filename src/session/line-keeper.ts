@@ -3,7 +3,7 @@ import { Modem, type AnswerOutcome, type DialOutcome } from '../modem/index.js';
 import { openWithRetry } from '../serial/index.js';
 import type { Transport } from '../serial/transport.js';
 import type { PppRun } from '../ppp/index.js';
-import type { SessionDeps } from './ports.js';
+import type { SessionDeps } from './deps.js';
 
 /**
  * Keeps one line usable: UUCP lock, tty, modem init, and reopening with backoff when

@@ -124,7 +124,15 @@ export type Effect =
   | ({ do: 'finish'; call?: CallInfo; traffic?: Traffic } & CallEnd)
   | { do: 'log'; level: 'info' | 'warn'; event: string; fields?: Record<string, unknown> };
 
-export interface Step {
+/** A transition to a new state value, with the effects to perform. */
+export interface Transition {
   state: State;
   effects: Effect[];
 }
+
+/**
+ * What the machine answers to an input: a transition, or none (`state` absent): the
+ * input was ignored or only produced effects; the state timer keeps running and the
+ * state's generation stays, so results in flight remain valid.
+ */
+export type Step = Transition | { state?: undefined; effects: Effect[] };

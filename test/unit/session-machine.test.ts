@@ -26,7 +26,7 @@ function run(inputs: Input[], c = ctx(), start: State = { tag: 'idle' }) {
   const tags: string[] = [];
   for (const input of inputs) {
     const step = transition(state, input, c);
-    state = step.state;
+    state = step.state ?? state;
     effects.push(...step.effects);
     tags.push(state.tag);
   }
@@ -124,6 +124,17 @@ describe('session machine: the seed scenario', () => {
     const r = run([...toFirstPrompt, { type: 'ppp-frame' }]);
     expect(r.state.tag).toBe('login');
     expect(r.effects.some((e) => e.do === 'ppp')).toBe(false);
+  });
+});
+
+describe('session machine: no transition is explicit', () => {
+  it('an ignored RING, a stray input and a stop of a stopped line are no transition', () => {
+    const idle: State = { tag: 'idle' };
+    expect(transition(idle, ring(1), ctx({ line: { ...testLine(), rings: 2 } })).state).toBeUndefined();
+    const answering = run([ring()]).state;
+    expect(transition(answering, line('x'), ctx()).state).toBeUndefined();
+    expect(transition({ tag: 'stopped' }, { type: 'stop' }, ctx())).toEqual({ effects: [] });
+    expect(transition(idle, ring(1), ctx()).state?.tag).toBe('answering');
   });
 });
 

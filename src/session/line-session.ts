@@ -9,7 +9,7 @@ import { pppdOutcome, pppdTraffic } from '../ppp/index.js';
 import type { Transport } from '../serial/transport.js';
 import { transition, type MachineContext } from './machine.js';
 import type { PppRun } from '../ppp/index.js';
-import type { SessionDeps } from './ports.js';
+import type { SessionDeps } from './deps.js';
 import type { CallInfo, Effect, Input, State } from './types.js';
 import { LineKeeper } from './line-keeper.js';
 
@@ -31,13 +31,14 @@ const MAX_PENDING_TYPED = 4;
  * The effect loop of one line: the only place where the session touches I/O.
  * Inputs (modem events, effect results, the state timer) go through one queue, so
  * the machine sees them one at a time. Long effects (answer, dial, verify, pppd)
- * run in the background and come back as inputs stamped with the state serial they
+ * run in the background and come back as inputs stamped with the state generation they
  * were started in; a result from an earlier state is dropped.
  */
 export class LineSession {
   private state: State = { tag: 'idle' };
-  private serial = 0;
-  private queue: { input: Input; serial?: number }[] = [];
+  /** Bumped at every transition; a background result stamped with an older one is stale. */
+  private generation = 0;
+  private queue: { input: Input; generation?: number }[] = [];
   private draining = false;
   private timer: NodeJS.Timeout | undefined;
   private reader: LineReader | undefined;
@@ -93,7 +94,7 @@ export class LineSession {
   async abandon(): Promise<void> {
     const s = this.state;
     if (s.tag === 'stopped') return;
-    this.serial++; // whatever is still in flight is stale from now on
+    this.generation++; // whatever is still in flight is stale from now on
     this.clearTimer();
     this.state = { tag: 'stopped' };
     const call = 'call' in s ? s.call : undefined;
@@ -179,11 +180,11 @@ export class LineSession {
     }
   }
 
-  private push(input: Input, serial?: number): void {
+  private push(input: Input, generation?: number): void {
     // A stop request jumps the queue: whatever the caller sent is moot once we stop.
-    if (input.type === 'stop') this.queue.unshift({ input, serial });
+    if (input.type === 'stop') this.queue.unshift({ input, generation });
     else if (TYPED_INPUTS.has(input.type) && !this.roomForTyped()) return;
-    else this.queue.push({ input, serial });
+    else this.queue.push({ input, generation });
     if (!this.draining) void this.drain();
   }
 
@@ -205,8 +206,8 @@ export class LineSession {
     this.draining = true;
     try {
       while (this.queue.length > 0) {
-        const { input, serial } = this.queue.shift()!;
-        if (serial !== undefined && serial !== this.serial) continue;
+        const { input, generation } = this.queue.shift()!;
+        if (generation !== undefined && generation !== this.generation) continue;
         try {
           await this.step(input);
         } catch (err) {
@@ -242,9 +243,10 @@ export class LineSession {
     // A reload applies from the next call on: an idle line picks up the current config.
     if (this.state.tag === 'idle') this.config = this.deps.config();
     const from = this.state;
-    const { state, effects } = transition(from, input, this.context());
-    if (state !== from) {
-      this.serial++;
+    const step = transition(from, input, this.context());
+    const state = step.state ?? from;
+    if (step.state) {
+      this.generation++;
       this.clearTimer();
       this.state = state;
       const call = 'call' in state ? state.call : undefined;
@@ -257,7 +259,7 @@ export class LineSession {
       });
       this.report();
     }
-    for (const effect of effects) await this.perform(effect);
+    for (const effect of step.effects) await this.perform(effect);
     if (state.tag === 'idle' && from.tag !== 'idle') await this.backToIdle();
     if (state.tag === 'stopped' && from.tag !== 'stopped') await this.shutDown();
   }
@@ -291,7 +293,7 @@ export class LineSession {
   }
 
   private async perform(e: Effect): Promise<void> {
-    const serial = this.serial;
+    const generation = this.generation;
     const log = this.deps.log;
     switch (e.do) {
       case 'log':
@@ -299,7 +301,7 @@ export class LineSession {
         return;
       case 'timer':
         this.clearTimer();
-        this.timer = setTimeout(() => this.push({ type: 'timeout' }, serial), e.ms);
+        this.timer = setTimeout(() => this.push({ type: 'timeout' }, generation), e.ms);
         return;
       case 'write':
         await this.keeper.write(e.text.replace(/\r?\n/g, '\r\n'));
@@ -315,16 +317,19 @@ export class LineSession {
         this.readerOn = true;
         return;
       case 'answer':
-        void this.background(serial, async () => ({ type: 'answered', result: await this.keeper.answer() }));
+        void this.background(generation, async () => ({
+          type: 'answered',
+          result: await this.keeper.answer(),
+        }));
         return;
       case 'dial':
-        void this.background(serial, async () => ({
+        void this.background(generation, async () => ({
           type: 'dialed',
           result: await this.keeper.dial(e.number),
         }));
         return;
       case 'verify':
-        void this.background(serial, async () => ({
+        void this.background(generation, async () => ({
           type: 'verified',
           ok: await this.deps.verifySecret(e.hash, e.secret),
         }));
@@ -332,15 +337,15 @@ export class LineSession {
       case 'hangup':
         this.readerOn = false;
         await this.keeper.hangup();
-        this.push({ type: 'hung-up' }, this.serial);
+        this.push({ type: 'hung-up' }, this.generation);
         return;
       case 'ppp':
         this.readerOn = false;
-        await this.startPpp(e.user, e.autoPpp, serial);
+        await this.startPpp(e.user, e.autoPpp, generation);
         return;
       case 'transfer': {
         const line = this.deps.transferCallback?.({ call: e.call, entry: e.entry, number: e.number });
-        this.push({ type: 'transferred', ok: line !== undefined, line }, this.serial);
+        this.push({ type: 'transferred', ok: line !== undefined, line }, this.generation);
         return;
       }
       case 'stop-ppp':
@@ -367,19 +372,19 @@ export class LineSession {
     return 'call' in this.state ? this.state.call?.callId : undefined;
   }
 
-  private async background(serial: number, work: () => Promise<Input>): Promise<void> {
+  private async background(generation: number, work: () => Promise<Input>): Promise<void> {
     try {
-      this.push(await work(), serial);
+      this.push(await work(), generation);
     } catch (err) {
       this.deps.log.warn({ event: 'effect-failed', line: this.deps.line.name, err: String(err) });
-      this.push({ type: 'carrier-lost' }, serial);
+      this.push({ type: 'carrier-lost' }, generation);
     }
   }
 
   private async startPpp(
     user: Parameters<SessionDeps['startPpp']>[0]['user'],
     autoPpp: boolean,
-    serial: number,
+    generation: number,
   ) {
     this.dropSubscriptions();
     try {
@@ -431,13 +436,13 @@ export class LineSession {
               description: o.description,
               traffic: pppdTraffic(run.stderrTail()),
             },
-            serial,
+            generation,
           );
         })
         .catch((err: unknown) => {
           // Whatever failed above, the call must end and be recorded.
           this.deps.log.error({ event: 'session-error', line: this.deps.line.name, err: String(err) });
-          this.push({ type: 'ppp-failed', message: String(err) }, serial);
+          this.push({ type: 'ppp-failed', message: String(err) }, generation);
         });
     } catch (err) {
       this.deps.log.error({
@@ -447,7 +452,7 @@ export class LineSession {
         code: errnoCode(err),
       });
       await this.reclaimLock();
-      this.push({ type: 'ppp-failed', message: String(err) }, serial);
+      this.push({ type: 'ppp-failed', message: String(err) }, generation);
     }
   }
 
