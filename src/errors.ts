@@ -26,6 +26,9 @@ export type ErrorCode =
   | 'STATE_UNSAFE' // the state directory is a symlink, or others can write to it
   // ppp
   | 'PPP_SPAWN'
+  // radius
+  | 'RADIUS_PACKET' // a malformed or unverifiable RADIUS packet
+  | 'RADIUS_SECRET' // the shared-secret file is missing, empty or readable by others
   // generic
   | 'ABORTED'
   | 'INTERNAL';

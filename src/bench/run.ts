@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bareNodeRss, idleDaemonRss, type RssResult } from './daemon-rss.js';
 import { atRoundTrip, checkNumberRate, readerThroughput, type Stats } from './measure.js';
+import { radiusAuthRoundTrip, radiusBlock } from './radius.js';
 
 /**
  * `npm run bench`: measures the hot paths and writes docs/benchmarks.md and
@@ -34,6 +35,9 @@ async function main(): Promise<void> {
   );
   const reader = await attempt('login line reader on 100 MB of noise', () => readerThroughput(100));
   const numbers = await attempt('policy checkNumber', () => checkNumberRate(2_000_000));
+  const radius = await attempt('RADIUS auth round trip on loopback (N=1000)', () =>
+    radiusAuthRoundTrip(1000),
+  );
   const rss: Outcome<RssResult>[] = [];
   const bareNode = await attempt('RSS of an idle bare Node process', () => bareNodeRss());
   for (const n of [1, 4, 16])
@@ -56,6 +60,7 @@ async function main(): Promise<void> {
     numbers,
     rss,
     bareNode,
+    radius,
   };
   mkdirSync(path.join(repo, 'docs'), { recursive: true });
   writeFileSync(path.join(repo, 'docs', 'bench-results.json'), JSON.stringify(results, null, 2) + '\n');
@@ -94,6 +99,7 @@ function report(r: {
   numbers: Outcome<ReturnType<typeof checkNumberRate>>;
   rss: Outcome<RssResult>[];
   bareNode: Outcome<number>;
+  radius: Outcome<Awaited<ReturnType<typeof radiusAuthRoundTrip>>>;
 }): string {
   const m = r.machine;
   return `# Benchmarks
@@ -156,7 +162,8 @@ simulated exchange runs in the benchmark process, not in the daemon.
 |---|---|---|
 ${show(r.bareNode, (mb) => `| bare \`node -e\` process, for scale | ${mb} MB | |`)}
 ${r.rss.map((o, i) => (o.ok ? `| ${o.value.lines} | **${o.value.rssMB} MB** | ${o.value.startSeconds} s |` : `| ${[1, 4, 16][i]} | not measured: ${o.error.replace(/\|/g, '/')} | |`)).join('\n')}
-`;
+
+${radiusBlock(r.radius)}`;
 }
 
 main().catch((err: unknown) => {

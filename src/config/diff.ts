@@ -7,11 +7,20 @@ export interface ConfigDiff {
   /** Same name, different effective settings (its timing includes the global [timing]). */
   linesChanged: string[];
   linesUnchanged: string[];
-  /** Config properties other than `lines` that differ: daemon, timing, login, security, callbacks, pppUsers, pppd. */
+  /** Config properties other than `lines` that differ: daemon, timing, login, security, callbacks, pppUsers, pppd, radius. */
   globalChanged: string[];
 }
 
-const GLOBAL_SECTIONS = ['daemon', 'timing', 'login', 'security', 'callbacks', 'pppUsers', 'pppd'] as const;
+const GLOBAL_SECTIONS = [
+  'daemon',
+  'timing',
+  'login',
+  'security',
+  'callbacks',
+  'pppUsers',
+  'pppd',
+  'radius',
+] as const;
 
 /**
  * What a SIGHUP reload has to do: lines are matched by name. The daemon keeps live

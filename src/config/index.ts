@@ -1,5 +1,6 @@
 /** The config module's public surface: load, validate, diff, and the Config types. */
 export type * from './types.js';
+export type * from './radius.js';
 export { parseConfig, loadConfig, type LocatedProblem } from './load.js';
 export { diffConfig, isEmptyDiff, type ConfigDiff } from './diff.js';
 export { parseDuration, formatDuration } from './duration.js';

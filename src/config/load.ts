@@ -5,6 +5,7 @@ import { DEFAULT_TIMING } from '../options.js';
 import { KeyLocator } from './locate.js';
 import { Section, type Problem, type Table } from './reader.js';
 import * as read from './sections.js';
+import { readRadius } from './radius.js';
 import type { Config } from './types.js';
 import { crossCheck } from './validate.js';
 
@@ -33,6 +34,7 @@ export function parseConfig(text: string, source: string): Config {
     pppUsers: root.sections('ppp_users').map((s) => read.readPppUser(s, login.maxLength)),
     pppd: read.readPppd(root.section('pppd')),
   };
+  if (root.has('radius')) cfg.radius = readRadius(root.section('radius'), cfg.daemon.hostname);
   root.done();
   problems.push(...crossCheck(cfg));
 

@@ -1,4 +1,5 @@
 import type { Timing } from '../options.js';
+import type { RadiusConfig } from './radius.js';
 
 /**
  * The validated, normalised configuration. load.ts builds it from the TOML file
@@ -17,6 +18,8 @@ export interface Config {
   callbacks: CallbackEntry[];
   pppUsers: PppUser[];
   pppd: PppdConfig;
+  /** Present when the file has a [radius] section (callbackd as a RADIUS NAS). */
+  radius?: RadiusConfig;
 }
 
 export interface DaemonConfig {

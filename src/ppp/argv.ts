@@ -22,6 +22,18 @@ import { CallbackdError } from '../errors.js';
  * - `lock` is left alone: for a tty on stdin pppd skips locking (see handover.ts), and
  *   callbackd holds the UUCP lock and hands it to pppd's pid itself.
  */
+/**
+ * pppd's RADIUS plugin for PAP on the second leg: `plugin radius.so radius-config-file F
+ * avpair Acct-Multi-Session-Id=ID` (the files come from src/radius/pppd-config.ts). The
+ * plugin must be loaded before its own options, and the avpair links pppd's requests to
+ * callbackd's records of the same call.
+ */
+export interface PppdRadiusArgs {
+  plugin: string;
+  configFile: string;
+  multiSessionId: string;
+}
+
 export interface PppdArgv {
   file: string;
   args: string[];
@@ -32,7 +44,7 @@ const LINE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
 export function buildPppdArgv(
   cfg: PppdConfig,
-  o: { user?: PppUser; autoPpp: boolean; lineName: string },
+  o: { user?: PppUser; autoPpp: boolean; lineName: string; radius?: PppdRadiusArgs },
 ): PppdArgv {
   if (!cfg.path) throw new CallbackdError('CONFIG_INVALID', 'pppd.path is empty');
   if (!LINE_NAME.test(o.lineName)) {
@@ -60,6 +72,7 @@ export function buildPppdArgv(
   if (!hasAny(cfg.options, ['logfd', 'logfile'])) args.push('logfd', '2');
   if (!hasAny(cfg.options, ['linkname'])) args.push('linkname', o.lineName);
   if (o.autoPpp && !papRequiredAtEnd(cfg.options)) args.push('require-pap');
+  if (o.radius) args.push(...radiusArgs(o.radius));
   args.push('nodetach');
   return { file: cfg.path, args };
 }
@@ -72,4 +85,31 @@ function hasAny(options: string[], names: string[]): boolean {
 export function papRequiredAtEnd(options: string[]): boolean {
   const lastNoauth = options.lastIndexOf('noauth');
   return options.some((w, i) => i > lastNoauth && (w === 'require-pap' || w === '+pap'));
+}
+
+const MULTI_SESSION_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+export function radiusArgs(r: PppdRadiusArgs): string[] {
+  if (!MULTI_SESSION_ID.test(r.multiSessionId)) {
+    throw new CallbackdError(
+      'CONFIG_INVALID',
+      `call id ${JSON.stringify(r.multiSessionId)} cannot be an avpair value`,
+    );
+  }
+  if (
+    !r.configFile.startsWith('/') ||
+    /[\0\n]/.test(r.configFile) ||
+    r.plugin === '' ||
+    /[\0\n]/.test(r.plugin)
+  ) {
+    throw new CallbackdError('CONFIG_INVALID', 'the radius.so plugin or its config file path is not usable');
+  }
+  return [
+    'plugin',
+    r.plugin,
+    'radius-config-file',
+    r.configFile,
+    'avpair',
+    `Acct-Multi-Session-Id=${r.multiSessionId}`,
+  ];
 }
