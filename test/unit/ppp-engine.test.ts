@@ -39,7 +39,12 @@ describe('PPP engine: the reference exchange with pppd 2.4.9 `callback 5551234`'
     const response = hex('02 01 00 10 02 0c 05 01 35 35 35 31 32 33 34 00');
     const ack = peer.send(CBCP, response);
     expect(ack.map((s) => [s.code, s.id, hexOf(s.data)])).toEqual([[3, 1, hexOf(response.subarray(4))]]);
-    expect(peer.events.at(-1)).toEqual({ type: 'callback-agreed', kind: 'user', number: '5551234', delay: 5 });
+    expect(peer.events.at(-1)).toEqual({
+      type: 'callback-agreed',
+      kind: 'user',
+      number: '5551234',
+      delay: 5,
+    });
 
     const termAck = peer.send(LCP, CALL_ME_BACK);
     expect(termAck.map((s) => [s.code, s.id, s.data.length])).toEqual([[6, 2, 0]]);
@@ -54,7 +59,12 @@ describe('PPP engine: the reference exchange with pppd 2.4.9 `callback 5551234`'
     peer.authRequest('cbuser', 'secret1');
     peer.pap(CALLBACK_ALL);
     peer.send(CBCP, hex('02 01 00 09 02 05 05 01 00'));
-    expect(peer.events.at(-1)).toEqual({ type: 'callback-agreed', kind: 'admin', number: '123456', delay: 5 });
+    expect(peer.events.at(-1)).toEqual({
+      type: 'callback-agreed',
+      kind: 'admin',
+      number: '123456',
+      delay: 5,
+    });
   });
 
   it('an empty number with no entry number to fall back on is refused', () => {
@@ -77,7 +87,12 @@ describe('PPP engine: the reference exchange with pppd 2.4.9 `callback 5551234`'
     peer.pap({ ok: true, callback: { types: ['admin'], adminNumber: '123456', withoutCbcp: 'refuse' } });
     expect(only(peer, CBCP)[0]?.data).toEqual(hex('030300'));
     peer.send(CBCP, hex('02 01 00 07 03 03 05'));
-    expect(peer.events.at(-1)).toEqual({ type: 'callback-agreed', kind: 'admin', number: '123456', delay: 5 });
+    expect(peer.events.at(-1)).toEqual({
+      type: 'callback-agreed',
+      kind: 'admin',
+      number: '123456',
+      delay: 5,
+    });
   });
 });
 
@@ -123,7 +138,10 @@ describe('PPP engine: refusals', () => {
       [LCP, 5],
     ]);
     refuse.send(LCP, packet(6, out[1]!.id));
-    expect(refuse.events.at(-1)).toMatchObject({ type: 'failed', reason: expect.stringContaining('option 13') });
+    expect(refuse.events.at(-1)).toMatchObject({
+      type: 'failed',
+      reason: expect.stringContaining('option 13'),
+    });
 
     const hand = new TestPeer();
     hand.openLcp(PPPD_CONFREQ_PLAIN);
@@ -183,7 +201,10 @@ describe('PPP engine: timers and retransmission', () => {
     // The peer never answers: Terminate-Request twice, then give up.
     while (!peer.engine.done) peer.advance();
     expect(only(peer, LCP).filter((s) => s.code === 5)).toHaveLength(2);
-    expect(peer.events.at(-1)).toMatchObject({ type: 'failed', reason: expect.stringContaining('Callback-Response') });
+    expect(peer.events.at(-1)).toMatchObject({
+      type: 'failed',
+      reason: expect.stringContaining('Callback-Response'),
+    });
   });
 
   it('a silent peer after its first request: Configure-Request resent every 3 s with the same Id, 10 in all', () => {
