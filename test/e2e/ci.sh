@@ -12,8 +12,9 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 need=()
-# linux.uml and its PPP modules; insmod; pppd and chat; the pty pair; ip; ping; unshare/nsenter.
-for pkg in user-mode-linux kmod ppp socat iproute2 iputils-ping util-linux; do
+# linux.uml and its PPP modules; insmod; pppd and chat; the pty pair; ip; ping; unshare/nsenter;
+# python3 for uml-fp-fallback.py (hosts with AMX).
+for pkg in user-mode-linux kmod ppp socat iproute2 iputils-ping util-linux python3; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

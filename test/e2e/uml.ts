@@ -38,7 +38,12 @@ export async function runUml(o: {
   memMb?: number;
 }): Promise<UmlRun> {
   mkdirSync(o.resultDir, { recursive: true });
+  const fpFallback = needsFpFallback();
   const env: Record<string, string> = {
+    // Under the FPU fallback (uml-fp-fallback.py) only x87/SSE state survives UML's ptrace
+    // round trips: programs inside (insmod, date, node) crashed or computed garbage with
+    // glibc's AVX string functions, and ran correctly with them switched off.
+    ...(fpFallback ? { GLIBC_TUNABLES: UML_GLIBC_TUNABLES } : {}),
     ...o.env,
     E2E_SCENARIO: o.scenario,
     E2E_RESULT: o.resultDir,
@@ -61,7 +66,11 @@ export async function runUml(o: {
   ];
   const started = Date.now();
   // detached: UML forks helper processes; killing the whole group leaves none behind.
-  const child = spawn(UML_KERNEL, args, {
+  // Hosts with AMX have an XSAVE area too big for this UML: see uml-fp-fallback.py.
+  const [file, argv] = fpFallback
+    ? ['python3', [join(E2E_DIR, 'uml-fp-fallback.py'), UML_KERNEL, ...args]]
+    : [UML_KERNEL, args];
+  const child = spawn(file, argv, {
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
     // UML crashes at boot ("Segfault with no mm") when HOME is unset; TMPDIR holds its RAM file.
@@ -88,6 +97,18 @@ export async function runUml(o: {
   const rcFile = join(o.resultDir, 'scenario.rc');
   const scenarioCode = existsSync(rcFile) ? Number(readFileSync(rcFile, 'utf8').trim()) : null;
   return { scenarioCode, timedOut, console: consoleText, ms: Date.now() - started };
+}
+
+const UML_GLIBC_TUNABLES =
+  'glibc.cpu.hwcaps=-AVX,-AVX2,-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-AVX512CD,-AVX_Fast_Unaligned_Load,-EVEX';
+
+/** True when the CPU has AMX, whose XSAVE state Debian 12's UML cannot restore (it panics at boot). */
+export function needsFpFallback(): boolean {
+  try {
+    return /^flags\s*:.*\bamx_tile\b/m.test(readFileSync('/proc/cpuinfo', 'utf8'));
+  } catch {
+    return false;
+  }
 }
 
 const running = new Set<number>();
