@@ -109,6 +109,13 @@ export class TestPeer {
     this.send(LCP, ack);
   }
 
+  /** LCP up, cbuser's right secret, and `decision` on it: the engine is in CBCP now. */
+  toCbcp(decision: PapDecision = CALLBACK_ALL, confReq = PPPD_CONFREQ_CALLBACK): Sent[] {
+    this.openLcp(confReq);
+    this.authRequest('cbuser', 'secret1');
+    return this.pap(decision);
+  }
+
   /** pppd's Authenticate-Request for name/secret with Identifier id. */
   authRequest(name: string, secret: string, id = 1): Sent[] {
     const n = Buffer.from(name);

@@ -55,9 +55,7 @@ describe('PPP engine: the reference exchange with pppd 2.4.9 `callback 5551234`'
 
   it('`callback ""`: an empty type-2 number means the entry\'s own number', () => {
     const peer = new TestPeer();
-    peer.openLcp();
-    peer.authRequest('cbuser', 'secret1');
-    peer.pap(CALLBACK_ALL);
+    peer.toCbcp();
     peer.send(CBCP, hex('02 01 00 09 02 05 05 01 00'));
     expect(peer.events.at(-1)).toEqual({
       type: 'callback-agreed',
@@ -69,9 +67,7 @@ describe('PPP engine: the reference exchange with pppd 2.4.9 `callback 5551234`'
 
   it('an empty number with no entry number to fall back on is refused', () => {
     const peer = new TestPeer();
-    peer.openLcp();
-    peer.authRequest('cbuser', 'secret1');
-    peer.pap({ ok: true, callback: { types: ['user'], withoutCbcp: 'refuse' } });
+    peer.toCbcp({ ok: true, callback: { types: ['user'], withoutCbcp: 'refuse' } });
     expect(only(peer, CBCP).at(-1)?.data).toEqual(hex('0205000100'));
     const out = peer.send(CBCP, hex('02 01 00 09 02 05 05 01 00'));
     expect(out.map((s) => [s.protocol, s.code])).toEqual([[LCP, 5]]);
@@ -82,9 +78,7 @@ describe('PPP engine: the reference exchange with pppd 2.4.9 `callback 5551234`'
 
   it('offers only type 3 when the entry allows only its own number', () => {
     const peer = new TestPeer();
-    peer.openLcp();
-    peer.authRequest('cbuser', 'secret1');
-    peer.pap({ ok: true, callback: { types: ['admin'], adminNumber: '123456', withoutCbcp: 'refuse' } });
+    peer.toCbcp({ ok: true, callback: { types: ['admin'], adminNumber: '123456', withoutCbcp: 'refuse' } });
     expect(only(peer, CBCP)[0]?.data).toEqual(hex('030300'));
     peer.send(CBCP, hex('02 01 00 07 03 03 05'));
     expect(peer.events.at(-1)).toEqual({
@@ -116,9 +110,7 @@ describe('PPP engine: refusals', () => {
 
   it('a number outside the rules is refused: no callback-agreed, the link is closed', () => {
     const peer = new TestPeer();
-    peer.openLcp();
-    peer.authRequest('cbuser', 'secret1');
-    peer.pap(CALLBACK_ALL);
+    peer.toCbcp();
     const out = peer.send(CBCP, hex('02 01 00 11 02 0d 05 01 30 39 30 30 31 32 33 34 00'));
     expect(out.map((s) => [s.protocol, s.code])).toEqual([[LCP, 5]]);
     expect(peer.events.some((e) => e.type === 'callback-agreed')).toBe(false);
@@ -170,9 +162,7 @@ describe('PPP engine: refusals', () => {
 
   it('the caller declines (type 1): Ack, then the line is for pppd', () => {
     const peer = new TestPeer();
-    peer.openLcp();
-    peer.authRequest('cbuser', 'secret1');
-    peer.pap(CALLBACK_ALL);
+    peer.toCbcp();
     const out = peer.send(CBCP, hex('02 01 00 06 01 02'));
     expect(out.map((s) => [s.protocol, s.code, hexOf(s.data)])).toEqual([[CBCP, 3, '0102']]);
     expect(peer.events.at(-1)).toEqual({ type: 'handoff', user: 'cbuser', reason: 'declined' });
@@ -182,9 +172,7 @@ describe('PPP engine: refusals', () => {
 describe('PPP engine: timers and retransmission', () => {
   it('resends the Callback-Request every 2 s with a new Id, drops stale Responses, gives up at the limit', () => {
     const peer = new TestPeer({ config: { cbcpTries: 4 } });
-    peer.openLcp();
-    peer.authRequest('cbuser', 'secret1');
-    peer.pap(CALLBACK_ALL);
+    peer.toCbcp();
     const t0 = peer.now;
     peer.advance();
     peer.advance();
@@ -232,9 +220,7 @@ describe('PPP engine: timers and retransmission', () => {
 
   it('after the Ack, a peer that never sends Terminate-Request is closed by us; the call-back stands', () => {
     const peer = new TestPeer();
-    peer.openLcp();
-    peer.authRequest('cbuser', 'secret1');
-    peer.pap(CALLBACK_ALL);
+    peer.toCbcp();
     peer.send(CBCP, hex('02 01 00 0f 02 0b 00 01 31 32 33 34 35 36 00'));
     expect(peer.events.at(-1)).toMatchObject({ type: 'callback-agreed', number: '123456', delay: 0 });
     while (!peer.engine.done) peer.advance();
@@ -283,9 +269,7 @@ describe('PPP engine: LCP housekeeping', () => {
 
   it('an LCP renegotiation after PAP forgets the authentication', () => {
     const peer = new TestPeer();
-    peer.openLcp();
-    peer.authRequest('cbuser', 'secret1');
-    peer.pap(CALLBACK_ALL);
+    peer.toCbcp();
     expect(peer.engine.phase).toBe('callback');
     peer.send(LCP, PPPD_CONFREQ_CALLBACK);
     expect(peer.engine.phase).toBe('establish');
@@ -296,9 +280,7 @@ describe('PPP engine: LCP housekeeping', () => {
 
   it('the peer ending the link before a call-back is agreed is a failure', () => {
     const peer = new TestPeer();
-    peer.openLcp();
-    peer.authRequest('cbuser', 'secret1');
-    peer.pap(CALLBACK_ALL);
+    peer.toCbcp();
     const out = peer.send(LCP, CALL_ME_BACK);
     expect(out.map((s) => s.code)).toEqual([6]);
     expect(peer.events.at(-1)).toEqual({ type: 'failed', reason: 'peer ended the link' });

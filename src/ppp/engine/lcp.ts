@@ -241,18 +241,25 @@ function timeout(st: Step, ctx: LcpContext): Step {
     }
   }
   // TO-
-  switch (s.tag) {
+  if (s.tag === 'req-sent' || s.tag === 'ack-rcvd' || s.tag === 'ack-sent') {
+    st.s = { ...st.s, closeReason: st.s.closeReason ?? 'LCP negotiation timed out' };
+  }
+  return finished(st);
+}
+
+/** tlf and the resting state of TO- and RXJ-: Closed after our own close, else Stopped. */
+function finished(st: Step): Step {
+  switch (st.s.tag) {
     case 'closing':
       return st.tlf().to('closed');
     case 'stopping':
     case 'req-sent':
     case 'ack-rcvd':
     case 'ack-sent':
-      if (s.tag !== 'stopping')
-        st.s = { ...st.s, closeReason: st.s.closeReason ?? 'LCP negotiation timed out' };
       return st.tlf().to('stopped');
     default:
-      return st.to(s.tag);
+      // No timer belongs to the other states: never leave a stale one behind.
+      return st.to(st.s.tag);
   }
 }
 
@@ -361,19 +368,8 @@ function packet(st: Step, p: Packet, ctx: LcpContext): Step {
 
 function rxjMinus(st: Step, reason: string): Step {
   st.s = { ...st.s, closeReason: st.s.closeReason ?? reason };
-  switch (st.s.tag) {
-    case 'closing':
-      return st.tlf().to('closed');
-    case 'stopping':
-    case 'req-sent':
-    case 'ack-rcvd':
-    case 'ack-sent':
-      return st.tlf().to('stopped');
-    case 'opened':
-      return st.tld().irc(true).str().to('stopping');
-    default:
-      return st;
-  }
+  if (st.s.tag === 'opened') return st.tld().irc(true).str().to('stopping');
+  return finished(st);
 }
 
 interface Verdict {
