@@ -6,6 +6,7 @@
 import { realpathSync } from 'node:fs';
 import { createLogger } from '../../dist/log.js';
 import { Deframer, PppEngine } from '../../dist/ppp/engine/index.js';
+import { buildPppdArgv, handOverToPppd, pppdOutcome } from '../../dist/ppp/index.js';
 import { checkNumber } from '../../dist/policy/index.js';
 import { createSerialTransport } from '../../dist/serial/serial-transport.js';
 
@@ -14,6 +15,8 @@ const SECRET = 'right-secret';
 // The call-back entry of the user: its own number for type 3, number rules for type 2.
 const RULES = { allow: ['12', '55'], deny: ['0900'], minLength: 6, maxLength: 12, modifiers: '' };
 const CALLBACK = { types: ['none', 'admin', 'user'], adminNumber: '5376443', withoutCbcp: 'refuse' };
+// The `handoff` line plays a PPP user without call-back: after PAP the line goes to real pppd.
+const decisionFor = (line) => (line === 'handoff' ? { ok: true } : { ok: true, callback: CALLBACK });
 
 const log = createLogger({ level: 'warn', destination: process.stderr });
 const say = (line, what, value) => process.stdout.write(`driver ${line} ${what} ${JSON.stringify(value)}\n`);
@@ -44,16 +47,15 @@ async function serve(tty, name) {
         say(name, 'event', e.type === 'pap-request' ? { type: e.type, name: e.name } : e);
         if (e.type === 'pap-request') {
           const ok = e.name === USER && e.secret === SECRET;
-          setImmediate(() =>
-            handle(engine.papResult(ok ? { ok: true, callback: CALLBACK } : { ok: false }, Date.now())),
-          );
+          setImmediate(() => handle(engine.papResult(ok ? decisionFor(name) : { ok: false }, Date.now())));
         }
         if (e.type === 'terminated' || e.type === 'failed' || e.type === 'handoff') final = e;
       }
       clearTimeout(timer);
       if (final) {
         // The hang-up comes after the last frame is out (the scenario holds the line).
-        writing.then(() => transport.close()).then(() => resolve(final));
+        if (final.type === 'handoff') writing.then(() => handOver(tty, name, transport)).then(resolve);
+        else writing.then(() => transport.close()).then(() => resolve(final));
         return;
       }
       const at = engine.wakeAt;
@@ -67,6 +69,33 @@ async function serve(tty, name) {
     });
     say(name, 'ready', tty);
   });
+}
+
+/** The session's AutoPPP path: callbackd's argv (require-pap added) and hand-over to real pppd. */
+async function handOver(tty, name, transport) {
+  const { file, args } = buildPppdArgv(
+    {
+      path: '/usr/sbin/pppd',
+      prefixArgs: [],
+      options: ['debug', 'lcp-echo-interval', '0', 'logfile', `${process.env.E2E_RESULT}/server-${name}.log`],
+      localAddress: '192.168.1.1',
+      remoteAddress: '192.168.1.2',
+      autoPppBeforeCallback: true,
+      autoPppAfterCallback: true,
+    },
+    { autoPpp: true, lineName: name },
+  );
+  const run = await handOverToPppd({
+    ttyPath: realpathSync(tty),
+    closeLine: () => transport.close(),
+    file,
+    args,
+    log,
+  });
+  say(name, 'pppd-started', args);
+  const { code, signal } = await run.exited;
+  say(name, 'pppd-exit', { code, signal, ...pppdOutcome(code, signal) });
+  return { type: 'handoff' };
 }
 
 const lines = process.argv.slice(2).map((a) => a.split('='));

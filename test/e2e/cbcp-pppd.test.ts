@@ -18,9 +18,15 @@ import {
 // runs every case side by side. Needs `npm run build` first.
 const scenario = join(E2E_DIR, 'scenarios/cbcp.sh');
 const built = existsSync(join(REPO_DIR, 'dist/ppp/engine/index.js'));
-const CASES = ['user', 'admin', 'refused', 'wrong', 'plain', 'garbage'] as const;
+const CASES = ['user', 'admin', 'refused', 'wrong', 'plain', 'garbage', 'handoff'] as const;
 type Case = (typeof CASES)[number];
-const logs = ['scenario.log', 'driver.out', 'driver.log', ...CASES.map((c) => `client-${c}.log`)];
+const logs = [
+  'scenario.log',
+  'driver.out',
+  'driver.log',
+  'server-handoff.log',
+  ...CASES.map((c) => `client-${c}.log`),
+];
 
 let dir = '';
 let run: UmlRun;
@@ -39,7 +45,7 @@ function events(c: Case): Record<string, unknown>[] {
     .map((l) => JSON.parse(l.slice(`driver ${c} event `.length)) as Record<string, unknown>);
 }
 const cbcpLines = (c: Case) => [
-  ...driver.split('\n').filter((l) => l.startsWith(`driver ${c} `) && l.includes('-cbcp ')),
+  ...driver.split('\n').filter((l) => l.startsWith(`driver ${c} `) && /-cbcp |pppd-exit /.test(l)),
   ...client(c)
     .split('\n')
     .filter((l) => /CBCP|[Cc]allback/.test(l))
@@ -165,6 +171,25 @@ describe.skipIf(!umlAvailable() || !built)(
           { type: 'terminated' },
         ]);
         expect(clientRc('garbage'), why).toBe('14');
+      }),
+    );
+
+    it(
+      "a PPP user without call-back: after the engine's PAP the line goes to real pppd, which renegotiates LCP, checks PAP and brings IPCP up",
+      check(() => {
+        expect(events('handoff'), why).toEqual([
+          { type: 'pap-request', name: 'pppuser' },
+          { type: 'handoff', user: 'pppuser', reason: 'no-callback' },
+        ]);
+        const server = readResult(dir, 'server-handoff.log');
+        expect(server, why).toContain('PAP peer authentication succeeded for pppuser');
+        expect(server, why).toMatch(/local {2}IP address 192\.168\.1\.1\n/);
+        expect(client('handoff'), why).toMatch(/local {2}IP address 192\.168\.1\.2\n/);
+        // The caller authenticated twice: with the engine, then with pppd.
+        expect(client('handoff').match(/rcvd \[PAP AuthAck/g)?.length, why).toBe(2);
+        expect(out, why).toMatch(/^mark handoff-ipcp-up /m);
+        // pppd ran on the line callbackd handed over, until the caller hung up.
+        expect(driver, why).toMatch(/^driver handoff pppd-exit \{"code":\d+/m);
       }),
     );
   },

@@ -2,17 +2,21 @@
 # Call-back inside PPP, first leg: several real pppd callers at once, each on its own socat
 # pty pair, against cbcp-driver.mjs (callbackd's PPP engine from dist/) on the other ends.
 # Cases: `callback 123456`, `callback ""`, a number the rules refuse, a wrong PAP secret,
-# pppd without `callback` (no LCP option 13), and line garbage before a good caller.
+# pppd without `callback` (no LCP option 13), line garbage before a good caller, and a PPP
+# user without call-back whose line the engine hands to real pppd after PAP (handoff).
 set -u
 R=$E2E_RESULT
 D=$R/run
 t0=$(date +%s%N)
 mark() { echo "mark $1 $(( ($(date +%s%N) - t0) / 1000000 ))"; }
 
-cases=(user admin refused wrong plain garbage)
+cases=(user admin refused wrong plain garbage handoff)
 printf 'password right-secret\n' >"$D/right"
 printf 'password wrong-secret\n' >"$D/wrong"
 chmod 600 "$D/right" "$D/wrong"
+# For the pppd that takes the handoff line (it checks PAP itself, as on a real server).
+echo "pppuser * right-secret *" >/etc/ppp/pap-secrets
+chmod 600 /etc/ppp/pap-secrets
 
 holders=()
 args=()
@@ -58,18 +62,27 @@ for i in "${!cases[@]}"; do
     admin) cb=(callback "") ;;
     refused) cb=(callback 0900123456) ;;
     wrong) secret=$D/wrong ;;
-    plain) cb=() ;;
+    plain | handoff) cb=() ;;
     garbage) garbage >"$D/b$i" ;;
   esac
-  pppd "$D/b$i" 115200 nodetach local nolock user pppuser file "$secret" noauth noipdefault \
-    lcp-echo-interval 0 "${cb[@]}" logfile "$R/client-$c.log" debug >/dev/null 2>&1 &
+  # Own network namespace: IPCP on the handoff line must not meet the server's addresses.
+  unshare -n pppd "$D/b$i" 115200 nodetach local nolock user pppuser file "$secret" noauth \
+    noipdefault lcp-echo-interval 0 "${cb[@]}" logfile "$R/client-$c.log" debug >/dev/null 2>&1 &
   clients+=($!)
 done
 mark clients-started
 
 for i in "${!cases[@]}"; do
   pid=${clients[$i]}
-  for _ in $(seq 900); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  for _ in $(seq 900); do
+    kill -0 "$pid" 2>/dev/null || break
+    # The handoff caller stays connected: once IPCP is up it is done, as a user hanging up.
+    if [ "${cases[$i]}" = handoff ] && grep -q "local  IP address" "$R/client-handoff.log" 2>/dev/null; then
+      mark handoff-ipcp-up
+      kill -TERM "$pid"
+    fi
+    sleep 0.1
+  done
   kill -0 "$pid" 2>/dev/null && { echo "client ${cases[$i]} still running: stopping it"; kill -TERM "$pid"; }
   wait "$pid"
   echo "client_rc ${cases[$i]} $?"
