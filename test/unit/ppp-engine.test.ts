@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
+  ENGINE_DEFAULTS,
+  engineStep,
+  initialEngine,
+  type EngineContext,
+  type EngineInput,
+} from '../../src/ppp/engine/index.js';
+import {
   CALLBACK_ALL,
   CBCP,
   hex,
@@ -225,6 +232,51 @@ describe('PPP engine: timers and retransmission', () => {
     expect(peer.events.at(-1)).toMatchObject({ type: 'callback-agreed', number: '123456', delay: 0 });
     while (!peer.engine.done) peer.advance();
     expect(peer.events.at(-1)).toEqual({ type: 'terminated' });
+  });
+});
+
+describe('PPP engine: PAP retransmissions and the secret', () => {
+  it('answers the latest Identifier while deciding, re-acks a repeat of the same request, ignores another password', () => {
+    const peer = new TestPeer();
+    peer.openLcp();
+    peer.authRequest('cbuser', 'secret1', 1);
+    expect(peer.authRequest('cbuser', 'secret1', 2)).toEqual([]);
+    expect(peer.pap(CALLBACK_ALL)[0]).toMatchObject({ protocol: PAP, code: 2, id: 2 });
+    expect(peer.authRequest('cbuser', 'secret1', 3).map((s) => [s.protocol, s.code, s.id])).toEqual([
+      [PAP, 2, 3],
+    ]);
+    expect(peer.authRequest('cbuser', 'guess', 4)).toEqual([]);
+    expect(peer.events.filter((e) => e.type === 'pap-request')).toHaveLength(1);
+  });
+
+  it('is a pure function: the same inputs give the same outputs, and no state holds the password', () => {
+    const inputs: EngineInput[] = [
+      { type: 'frame', protocol: LCP, info: PPPD_CONFREQ_CALLBACK },
+      { type: 'frame', protocol: LCP, info: hex('02 01 00 0e 03 04 c0 23 05 06 12 34 56 78') },
+      { type: 'frame', protocol: PAP, info: hex('01 01 00 13 06 63 62 75 73 65 72 07 73 65 63 72 65 74 31') },
+      { type: 'pap-result', decision: CALLBACK_ALL },
+    ];
+    const play = () => {
+      const c: EngineContext = {
+        now: 5,
+        config: ENGINE_DEFAULTS,
+        random: () => 0x12345678,
+        checkNumber: (n) => ({ ok: true, dial: n }),
+      };
+      let state = initialEngine(c);
+      const trace: string[] = [];
+      for (const i of inputs) {
+        const r = engineStep(state, i, c);
+        state = r.state;
+        trace.push(JSON.stringify(r.effects), JSON.stringify(state));
+      }
+      return trace;
+    };
+    const first = play();
+    expect(play()).toEqual(first);
+    const states = first.filter((_, i) => i % 2 === 1).join('\n');
+    expect(states).not.toContain('secret1');
+    expect(states).toContain('cbuser');
   });
 });
 

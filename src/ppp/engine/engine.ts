@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { cbcpRequestOptions, CBCP, parseCbcpResponse, type CallbackType } from './cbcp.js';
 import {
   initialLcp,
@@ -111,10 +112,11 @@ export interface EngineState {
   deadline: number;
   frames: number;
   /** Set once PAP succeeded in this LCP session: the only way into 'callback'. */
-  authenticated?: { user: string; name: string; secret: string; papId: number };
+  authenticated?: { user: string; name: string; digest: string; papId: number };
   /** Identifier of the Authenticate-Request being decided. */
   papId?: number;
-  papRequest?: { name: string; secret: string };
+  /** The request being decided; the password only as a digest, so no state dump shows it. */
+  papRequest?: { name: string; digest: string };
   decision?: Extract<PapDecision, { ok: true }>;
   cbcp?: { id: number; tries: number; nextAt: number; types: CallbackType[] };
   agreed?: { kind: 'user' | 'admin'; number: string; delay: number; ackId: number; ack: Buffer };
@@ -334,7 +336,8 @@ function pap(o: Out, info: Buffer, ctx: EngineContext): void {
   if (!req) return;
   const s = o.s;
   if (s.phase === 'authenticate') {
-    o.s = { ...s, phase: 'deciding', papId: p.id, papRequest: req, deadline: ctx.now + ctx.config.decideMs };
+    const papRequest = { name: req.name, digest: digest(req.secret) };
+    o.s = { ...s, phase: 'deciding', papId: p.id, papRequest, deadline: ctx.now + ctx.config.decideMs };
     o.event({ type: 'pap-request', name: req.name, secret: req.secret });
     return;
   }
@@ -347,8 +350,10 @@ function pap(o: Out, info: Buffer, ctx: EngineContext): void {
   if (s.authenticated && same(s.authenticated, req)) o.send(PROTO_PAP, PAP.ACK, p.id, papReply(''));
 }
 
-const same = (a: { name: string; secret: string }, b: { name: string; secret: string }) =>
-  a.name === b.name && a.secret === b.secret;
+const digest = (secret: string) => createHash('sha256').update(secret, 'utf8').digest('hex');
+/** The same name and password as an earlier request (a retransmission). */
+const same = (a: { name: string; digest: string }, b: { name: string; secret: string }) =>
+  a.name === b.name && a.digest === digest(b.secret);
 
 function papResult(o: Out, d: PapDecision, ctx: EngineContext): void {
   const s = o.s;
