@@ -183,7 +183,8 @@ function checkInvariants(r: ReturnType<typeof run>, okDecisions: boolean) {
   expect(r.maxOut).toBeLessThanOrEqual(4);
 }
 
-describe('PPP engine under hostile input (fast-check)', () => {
+// A generous timeout: the runs take well under a second, but CI machines are loaded.
+describe('PPP engine under hostile input (fast-check)', { timeout: 60_000 }, () => {
   it('never throws, ends exactly once, grants call-backs only after PAP and within the rules', () => {
     fc.assert(
       fc.property(fc.array(step, { maxLength: 60 }), (steps) => {
