@@ -185,11 +185,12 @@ describe('PPP engine: timers and retransmission', () => {
     peer.advance();
     expect(peer.now - t0).toBe(4000);
     expect(only(peer, CBCP).map((s) => s.id)).toEqual([1, 2, 3]);
-    // A Response to Request 1 is stale now; one to a type not offered is ignored.
-    peer.send(CBCP, hex('02 01 00 10 02 0c 05 01 35 35 35 31 32 33 34 00'));
-    peer.send(CBCP, hex('02 03 00 06 04 02'));
+    // A Response to Request 1 is stale now and dropped.
+    expect(peer.send(CBCP, hex('02 01 00 10 02 0c 05 01 35 35 35 31 32 33 34 00'))).toEqual([]);
+    // A type that was not offered gets the Request again at once, with a new Id.
+    const again = peer.send(CBCP, hex('02 03 00 06 04 02'));
+    expect(again.map((s) => [s.protocol, s.code, s.id])).toEqual([[CBCP, 1, 4]]);
     expect(peer.events.map((e) => e.type)).toEqual(['pap-request']);
-    peer.advance();
     const last = peer.advance();
     expect(only(peer, CBCP).map((s) => s.id)).toEqual([1, 2, 3, 4]);
     expect(last.map((s) => [s.protocol, s.code])).toEqual([[LCP, 5]]);

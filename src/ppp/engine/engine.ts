@@ -293,14 +293,7 @@ function tick(o: Out, ctx: EngineContext): void {
     return;
   }
   if (s.lcp.restartAt !== undefined && ctx.now >= s.lcp.restartAt) runLcp(o, { e: 'timeout' }, ctx);
-  if (o.s.phase === 'callback' && o.s.cbcp && ctx.now >= o.s.cbcp.nextAt) {
-    const c = o.s.cbcp;
-    if (c.tries >= ctx.config.cbcpTries) {
-      closeLink(o, `no Callback-Response after ${c.tries} requests`, ctx);
-      return;
-    }
-    sendCbcpRequest(o, c.types, (c.id + 1) & 0xff, c.tries + 1, ctx);
-  }
+  if (o.s.phase === 'callback' && o.s.cbcp && ctx.now >= o.s.cbcp.nextAt) resendCbcpRequest(o, ctx);
   if (o.s.phase !== 'done' && ctx.now >= o.s.deadline) {
     if (o.s.phase === 'closing')
       o.finish(
@@ -386,6 +379,17 @@ function handoff(o: Out, user: string, reason: 'no-callback' | 'declined' | 'not
   o.finish({ type: 'handoff', user, reason });
 }
 
+/** The Request again with a new Identifier, or the end once the tries are used up. */
+function resendCbcpRequest(o: Out, ctx: EngineContext): void {
+  const c = o.s.cbcp;
+  if (!c) return;
+  if (c.tries >= ctx.config.cbcpTries) {
+    closeLink(o, `no acceptable Callback-Response after ${c.tries} requests`, ctx);
+    return;
+  }
+  sendCbcpRequest(o, c.types, (c.id + 1) & 0xff, c.tries + 1, ctx);
+}
+
 function sendCbcpRequest(o: Out, types: CallbackType[], id: number, tries: number, ctx: EngineContext): void {
   o.send(PROTO_CBCP, CBCP.REQ, id, cbcpRequestOptions(types));
   o.s = {
@@ -409,8 +413,9 @@ function cbcp(o: Out, info: Buffer, ctx: EngineContext): void {
   if (p.id !== s.cbcp.id) return; // a Response to an older Request: dropped ([MS-CBCP] §3.2.5.2)
   const choice = parseCbcpResponse(p.data);
   if (!choice || !s.cbcp.types.includes(choice.type)) {
-    // Not what we offered: ask again (the retransmission timer does it, with a new Id).
-    o.log('cbcp-response-ignored', { type: choice?.type ?? 'malformed' });
+    // Malformed, or not what we offered: ask again at once ([MS-CBCP] §3.2.5.3).
+    o.log('cbcp-response-refused', { type: choice?.type ?? 'malformed' });
+    resendCbcpRequest(o, ctx);
     return;
   }
   const cb = s.decision.callback;
