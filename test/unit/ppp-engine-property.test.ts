@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeFrame, type EngineEvent, type PapDecision } from '../../src/ppp/engine/index.js';
 import {
+  CALLBACK_ALL,
   CBCP,
   hex,
   LCP,
@@ -257,5 +258,42 @@ describe('PPP engine under hostile input (fast-check)', { timeout: 60_000 }, () 
     for (let i = 0; i < 1000 && !noisy.engine.done; i++) noisy.raw(noise);
     expect(noisy.events.at(-1)).toEqual({ type: 'failed', reason: 'more than 200 bad frames' });
     expect(noisy.engine.buffered).toBeLessThanOrEqual(1600);
+  });
+  it('the way the line cuts the byte stream into chunks changes nothing', () => {
+    // pppd's whole reference exchange as it arrives on the wire (escaped as our default map
+    // asks), in two parts around the
+    // PAP decision; fed whole, or cut anywhere, the engine must say exactly the same.
+    const before = Buffer.concat([
+      encodeFrame(LCP, PPPD_CONFREQ_CALLBACK),
+      encodeFrame(LCP, hex('02 01 00 0e 03 04 c0 23 05 06 12 34 56 78')),
+      encodeFrame(PAP, hex('01 01 00 13 06 63 62 75 73 65 72 07 73 65 63 72 65 74 31')),
+    ]);
+    const after = Buffer.concat([
+      encodeFrame(CBCP, hex('02 01 00 10 02 0c 05 01 35 35 35 31 32 33 34 00')),
+      encodeFrame(LCP, packet(5, 2, Buffer.from('Call me back, please'))),
+    ]);
+    const play = (cuts: number[]) => {
+      const peer = new TestPeer();
+      const feed = (b: Buffer) => {
+        let at = 0;
+        for (const c of [...cuts.map((x) => x % (b.length + 1))].sort((x, y) => x - y)) {
+          peer.raw(b.subarray(at, Math.max(at, c)));
+          at = Math.max(at, c);
+        }
+        peer.raw(b.subarray(at));
+      };
+      feed(before);
+      peer.pap(CALLBACK_ALL);
+      feed(after);
+      return { sent: peer.sent, events: peer.events };
+    };
+    const whole = play([]);
+    expect(whole.events.map((e) => e.type)).toEqual(['pap-request', 'callback-agreed', 'terminated']);
+    fc.assert(
+      fc.property(fc.array(fc.nat(), { maxLength: 40 }), (cuts) => {
+        expect(play(cuts)).toEqual(whole);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
