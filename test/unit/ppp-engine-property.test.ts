@@ -259,10 +259,11 @@ describe('PPP engine under hostile input (fast-check)', { timeout: 60_000 }, () 
     expect(noisy.events.at(-1)).toEqual({ type: 'failed', reason: 'more than 200 bad frames' });
     expect(noisy.engine.buffered).toBeLessThanOrEqual(1600);
   });
+
   it('the way the line cuts the byte stream into chunks changes nothing', () => {
     // pppd's whole reference exchange as it arrives on the wire (escaped as our default map
-    // asks), in two parts around the
-    // PAP decision; fed whole, or cut anywhere, the engine must say exactly the same.
+    // asks), in two parts around the PAP decision; fed whole, or cut anywhere, the engine
+    // must say exactly the same.
     const before = Buffer.concat([
       encodeFrame(LCP, PPPD_CONFREQ_CALLBACK),
       encodeFrame(LCP, hex('02 01 00 0e 03 04 c0 23 05 06 12 34 56 78')),
