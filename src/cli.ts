@@ -5,7 +5,8 @@ import type { CommandModule } from 'yargs';
 import { configCommands } from './config/commands.js';
 import { daemonCommands } from './daemon/commands.js';
 import { statusCommand } from './daemon/status-command.js';
-import { importMgettyCommand } from './config/import-mgetty-command.js';
+import { importMgettyCommand } from './config/import-mgetty/command.js';
+import { controlCommands } from './daemon/control-commands.js';
 import { simCommand } from './sim/command.js';
 
 /**
@@ -18,6 +19,7 @@ const commands: CommandModule<any, any>[] = [
   ...daemonCommands,
   ...configCommands,
   statusCommand,
+  ...controlCommands,
   importMgettyCommand,
   simCommand,
 ];
@@ -33,6 +35,7 @@ export async function main(argv: string[]): Promise<void> {
   await cli.parseAsync();
 }
 
+process.title = 'callbackd'; // ps, pgrep and top name the daemon, not node
 main(hideBin(process.argv)).catch((err: unknown) => {
   process.stderr.write(`callbackd: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exitCode = 1;

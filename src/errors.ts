@@ -23,6 +23,7 @@ export type ErrorCode =
   // policy
   | 'NUMBER_REJECTED'
   | 'STATE_INVALID' // persisted lockout / rate-limit state unreadable
+  | 'STATE_UNSAFE' // the state directory is a symlink, or others can write to it
   // ppp
   | 'PPP_SPAWN'
   // generic

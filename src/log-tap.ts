@@ -30,10 +30,13 @@ export class LogTap {
     this.listeners.push(fn);
   }
 
-  private take(jsonLine: string): void {
+  /** A JSON line, or a journal-format line (`event [line]: {...}`): its JSON part is read. */
+  private take(line: string): void {
+    const brace = line.indexOf('{');
+    if (brace < 0) return;
     let e: LogEvent;
     try {
-      e = JSON.parse(jsonLine) as LogEvent;
+      e = JSON.parse(line.slice(brace)) as LogEvent;
     } catch {
       return;
     }

@@ -1,7 +1,8 @@
 import type { CommandModule } from 'yargs';
 import { isCallbackdError } from '../errors.js';
-import { hashSecret } from '../policy/hash.js';
+import { hashSecret, MIN_SECRET_LENGTH } from './secret-hash.js';
 import { loadConfig, plural } from './load.js';
+import { allWarnings, weakPinWarnings } from './warnings.js';
 
 /** Streams the handlers use, injectable so tests can drive them without a process. */
 export interface CommandIo {
@@ -12,14 +13,31 @@ export interface CommandIo {
 
 const processIo = (): CommandIo => ({ stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
 
-/** `callbackd check-config FILE`: exit code 0 when valid, 1 with the problem list otherwise. */
-export async function checkConfig(file: string, io: Pick<CommandIo, 'stdout' | 'stderr'>): Promise<number> {
+export interface CheckOptions {
+  /** Warnings fail the check too. */
+  strict?: boolean;
+  /** Where /proc and /sys are read from (tests). */
+  root?: string;
+}
+
+/**
+ * `callbackd check-config FILE`: exit code 0 when valid, 1 with the problem list
+ * otherwise. Warnings (valid but unsafe to go live) are printed on stderr; with
+ * --strict they fail the check.
+ */
+export async function checkConfig(
+  file: string,
+  io: Pick<CommandIo, 'stdout' | 'stderr'>,
+  opts: CheckOptions = {},
+): Promise<number> {
   try {
     const cfg = await loadConfig(file);
+    const warnings = [...allWarnings(cfg, opts.root), ...(await weakPinWarnings(cfg))];
+    for (const w of warnings) io.stderr.write(`${file}: warning: ${w.key}: ${w.message}\n`);
     io.stdout.write(
-      `${file}: ok, ${plural(cfg.lines.length, 'line')}, ${plural(cfg.callbacks.length, 'call-back entry').replace(/entrys$/, 'entries')}, ${plural(cfg.pppUsers.length, 'PPP user')}\n`,
+      `${file}: ${warnings.length && opts.strict ? 'refused (--strict)' : 'ok'}, ${plural(cfg.lines.length, 'line')}, ${plural(cfg.callbacks.length, 'call-back entry').replace(/entrys$/, 'entries')}, ${plural(cfg.pppUsers.length, 'PPP user')}${warnings.length ? `, ${plural(warnings.length, 'warning')}` : ''}\n`,
     );
-    return 0;
+    return warnings.length && opts.strict ? 1 : 0;
   } catch (e) {
     if (!isCallbackdError(e)) throw e;
     io.stderr.write(`${e.message}\n`);
@@ -58,6 +76,12 @@ export async function hashPassword(io: CommandIo): Promise<number> {
   }
   if (secret === '') {
     io.stderr.write('hash-password: refusing an empty secret\n');
+    return 1;
+  }
+  if (secret.length < MIN_SECRET_LENGTH) {
+    io.stderr.write(
+      `hash-password: refusing a secret shorter than ${MIN_SECRET_LENGTH} characters (a short PIN falls to guessing; see docs/security.md)\n`,
+    );
     return 1;
   }
   if (secret.length > MAX_SECRET) {
@@ -142,12 +166,15 @@ function readHidden(io: CommandIo, prompt: string): Promise<string | undefined> 
   });
 }
 
-export const checkConfigCommand: CommandModule<object, { file: string }> = {
+export const checkConfigCommand: CommandModule<object, { file: string; strict?: boolean }> = {
   command: 'check-config <file>',
-  describe: 'Validate a config file and list every problem',
-  builder: (y) => y.positional('file', { type: 'string', demandOption: true, describe: 'TOML config file' }),
+  describe: 'Validate a config file, list every problem, and warn about what is unsafe to go live',
+  builder: (y) =>
+    y
+      .positional('file', { type: 'string', demandOption: true, describe: 'TOML config file' })
+      .option('strict', { type: 'boolean', default: false, describe: 'fail on warnings too' }) as never,
   handler: async (argv) => {
-    process.exitCode = await checkConfig(argv.file, processIo());
+    process.exitCode = await checkConfig(argv.file, processIo(), { strict: argv.strict === true });
   },
 };
 

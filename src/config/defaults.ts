@@ -16,10 +16,14 @@ import type {
 export const DEFAULTS = {
   daemon: {
     lockDir: '/var/lock',
-    stateDir: '/run/callbackd',
+    stateDir: '/var/lib/callbackd',
     accountingFile: '/var/log/callbackd/accounting.jsonl',
     logLevel: 'info',
     nologinDir: '/etc',
+    controlSocket: '/run/callbackd/control',
+    metricsListen: '',
+    traceDir: '',
+    traceKeep: 50,
   } satisfies Omit<DaemonConfig, 'hostname'>,
   login: {
     issue: '\\n@ (\\L)\\n\\n',
@@ -32,8 +36,10 @@ export const DEFAULTS = {
     timeoutWarning: '\\nNo login: hanging up in one minute.\\n',
   } satisfies LoginConfig,
   security: {
-    // Five wrong guesses in 10 minutes lock a name or caller ID for 30 minutes.
-    lockout: { maxFailures: 5, windowMs: 600_000, lockMs: 1_800_000 },
+    // Five wrong guesses in 10 minutes lock a caller (or a name from one caller) for
+    // 30 minutes, then 1 h, 2 h, ... (at most a week); at most 10 wrong guesses at one
+    // name a day from callers who show a number and 10 from callers who withhold it.
+    lockout: { maxFailures: 5, windowMs: 600_000, lockMs: 1_800_000, dailyMaxFailures: 10 },
     // Toll-fraud ceiling: a stolen PIN can cost at most this many calls an hour.
     rateLimit: { perEntry: 6, perNumber: 6, total: 30, windowMs: 3_600_000 },
   } satisfies SecurityConfig,

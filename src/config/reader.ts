@@ -40,6 +40,14 @@ export class Section {
     return Object.hasOwn(this.table, key);
   }
 
+  /** What a wrong value is said to be: for a key that may hold a secret, only its type. */
+  private shown(key: string, v: unknown): string {
+    if (!SECRET_KEY.test(key)) return describe(v);
+    if (Array.isArray(v)) return 'an array';
+    if (isTable(v)) return 'a table';
+    return `a ${v instanceof Date ? 'date' : typeof v} (its value is not shown: it may be a secret)`;
+  }
+
   private raw(key: string): unknown {
     return this.has(key) ? this.table[key] : undefined;
   }
@@ -50,7 +58,7 @@ export class Section {
     const v = this.raw(key);
     if (v === undefined) return def;
     if (typeof v !== 'string') {
-      this.problem(key, `must be a string, got ${describe(v)}`);
+      this.problem(key, `must be a string, got ${this.shown(key, v)}`);
       return def;
     }
     return v;
@@ -66,7 +74,7 @@ export class Section {
     const v = this.raw(key);
     if (v === undefined) return def;
     if (typeof v !== 'boolean') {
-      this.problem(key, `must be true or false, got ${describe(v)}`);
+      this.problem(key, `must be true or false, got ${this.shown(key, v)}`);
       return def;
     }
     return v;
@@ -76,7 +84,7 @@ export class Section {
     const v = this.raw(key);
     if (v === undefined) return def;
     if (typeof v !== 'number' || !Number.isInteger(v)) {
-      this.problem(key, `must be a whole number, got ${describe(v)}`);
+      this.problem(key, `must be a whole number, got ${this.shown(key, v)}`);
       return def;
     }
     if (v < min || v > max) {
@@ -105,7 +113,7 @@ export class Section {
     const v = this.raw(key);
     if (v === undefined) return [...def];
     if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) {
-      this.problem(key, `must be an array of strings, got ${describe(v)}`);
+      this.problem(key, `must be an array of strings, got ${this.shown(key, v)}`);
       return [...def];
     }
     return v as string[];
@@ -114,7 +122,7 @@ export class Section {
   /** A sub-table; absent gives an empty one (all defaults). */
   section(key: string): Section {
     const v = this.raw(key);
-    if (v !== undefined && !isTable(v)) this.problem(key, `must be a table, got ${describe(v)}`);
+    if (v !== undefined && !isTable(v)) this.problem(key, `must be a table, got ${this.shown(key, v)}`);
     return new Section(isTable(v) ? v : {}, this.keyPath(key), this.problems);
   }
 
@@ -123,7 +131,7 @@ export class Section {
     const v = this.raw(key);
     if (v === undefined) return [];
     if (!Array.isArray(v) || v.some((t) => !isTable(t))) {
-      this.problem(key, `must be an array of tables ([[${key}]]), got ${describe(v)}`);
+      this.problem(key, `must be an array of tables ([[${key}]]), got ${this.shown(key, v)}`);
       return [];
     }
     return (v as Table[]).map((t, i) => new Section(t, `${this.keyPath(key)}[${i}]`, this.problems));
@@ -138,6 +146,9 @@ export class Section {
     }
   }
 }
+
+/** Keys whose values may be secrets, never echoed in a message (a PIN written as 1234, say). */
+const SECRET_KEY = /hash|pin|password|secret/i;
 
 export function describe(v: unknown): string {
   if (Array.isArray(v)) return 'an array';

@@ -1,5 +1,6 @@
 import { isIPv4 } from 'node:net';
-import { DIAL_MODIFIERS, isDialable, MAX_DIAL_LENGTH } from '../policy/numbers.js';
+import { dialStringProblem } from './dial-string.js';
+import { loginNameSyntaxProblem } from './login-name.js';
 
 /**
  * Field formats shared by the section readers. Each returns a reason string when
@@ -8,26 +9,24 @@ import { DIAL_MODIFIERS, isDialable, MAX_DIAL_LENGTH } from '../policy/numbers.j
 
 /** Login names: what a caller can type at `login:` and what pppd may see as a user. */
 export function loginNameProblem(name: string, maxLength: number): string | undefined {
-  if (name === '') return 'must not be empty';
-  if (name.startsWith('-')) return 'must not start with "-" (it would read as an option)';
-  if (!/^[A-Za-z0-9._-]+$/.test(name)) return 'may contain only letters, digits, ".", "_" and "-"';
-  if (name.length > 32) return 'is longer than 32 characters';
+  const problem = loginNameSyntaxProblem(name);
+  if (problem !== undefined) return problem;
   if (name.length > maxLength)
     return `is longer than login.max_length (${maxLength}), so nobody could type it`;
   return undefined;
 }
 
 /**
- * Number rules are checked with the policy module's own functions, so that what the
- * config accepts is exactly what the policy can apply at call time.
+ * Number rules are checked with the same functions the policy applies them with
+ * (number-rules.ts, dial-string.ts sit below both), so that what the config accepts
+ * is exactly what the policy can apply at call time.
  */
-export { DIAL_MODIFIERS, modifiersProblem, ruleProblem as numberRuleProblem } from '../policy/numbers.js';
+export { DIAL_MODIFIERS } from './dial-string.js';
+export { digitPrefixProblem, modifiersProblem, numberRuleProblem } from './number-rules.js';
 
 /** A fixed call-back number: digits plus dial modifiers, nothing an AT command could hide in. */
 export function dialNumberProblem(number: string): string | undefined {
-  if (isDialable(number)) return undefined;
-  if (number.length > MAX_DIAL_LENGTH) return `is longer than ${MAX_DIAL_LENGTH} characters`;
-  return `may contain only digits and the dial modifiers ${DIAL_MODIFIERS}, with at least one digit`;
+  return dialStringProblem(number);
 }
 
 /** Caller-ID screening tokens, mgetty dialin.config style. */
@@ -57,3 +56,13 @@ export const SPEEDS = [
 ] as const;
 
 export const DIAL_PREFIX = /^AT[D][TP]?$/i;
+
+/** A listen address: an absolute unix socket path, or host:port ([v6]:port) with port 1..65535. */
+export function listenProblem(v: string): string | undefined {
+  if (v.startsWith('/')) return absolutePathProblem(v);
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(v);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
+    return 'must be host:port (e.g. "127.0.0.1:9464") or an absolute unix socket path';
+  }
+  return undefined;
+}

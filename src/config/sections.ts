@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { basename } from 'node:path';
 import { DEFAULT_TIMING, validateTiming, type Timing } from '../options.js';
-import { isSecretHash } from '../policy/hash.js';
+import { isSecretHash } from './secret-hash.js';
 import type {
   CallbackEntry,
   DaemonConfig,
@@ -35,7 +35,14 @@ export function readDaemon(s: Section): DaemonConfig {
     logLevel: d.logLevel,
     hostname: s.string('hostname', hostname()),
     nologinDir: s.string('nologin_dir', d.nologinDir),
+    controlSocket: s.string('control_socket', d.controlSocket),
+    metricsListen: s.string('metrics_listen', d.metricsListen),
+    traceDir: s.string('trace_dir', d.traceDir),
+    traceKeep: s.int('trace_keep', d.traceKeep, 1, 100_000),
   };
+  if (out.traceDir) check(s, 'trace_dir', rules.absolutePathProblem(out.traceDir));
+  if (out.metricsListen) check(s, 'metrics_listen', rules.listenProblem(out.metricsListen));
+  if (out.controlSocket) check(s, 'control_socket', rules.absolutePathProblem(out.controlSocket));
   for (const key of ['lock_dir', 'state_dir', 'accounting_file', 'nologin_dir'] as const) {
     if (s.has(key)) check(s, key, rules.absolutePathProblem(s.string(key, '')));
   }
@@ -101,6 +108,7 @@ export function readSecurity(s: Section): SecurityConfig {
     maxFailures: l.int('max_failures', d.lockout.maxFailures, 1, 1000),
     windowMs: l.duration('window', d.lockout.windowMs, 1_000, 30 * 24 * HOUR),
     lockMs: l.duration('lock', d.lockout.lockMs, 1_000, 30 * 24 * HOUR),
+    dailyMaxFailures: l.int('daily_max_failures', d.lockout.dailyMaxFailures, 1, 10_000),
   };
   l.done();
   const r = s.section('rate_limit');
@@ -171,6 +179,22 @@ export function readLine(s: Section, globalTiming: Timing): LineConfig {
     signals: readSignals(s),
     timing: readTiming(s.section('timing'), globalTiming).timing,
   };
+  if (s.has('pppd')) {
+    const p = s.section('pppd');
+    const own: NonNullable<LineConfig['pppd']> = {};
+    for (const [key, field] of [
+      ['local_address', 'localAddress'],
+      ['remote_address', 'remoteAddress'],
+    ] as const) {
+      const v = p.string(key);
+      if (v !== undefined) {
+        check(p, key, rules.ipv4Problem(v));
+        own[field] = v;
+      }
+    }
+    p.done();
+    out.pppd = own;
+  }
   if (!out.answer && !out.dialOut)
     s.problem('answer', 'a line with answer = false and dial_out = false is unused');
   s.done();
@@ -186,10 +210,22 @@ function readRules(s: Section): NumberRules {
     maxLength: s.int('max_length', d.maxLength, 1, 32),
     modifiers: s.string('modifiers', d.modifiers),
   };
+  // Set only when written, so the policy's defaults (no service codes, + is 00,
+  // national prefix 0) are stated in one place.
+  if (s.has('service_codes')) out.serviceCodes = s.bool('service_codes', false);
+  const intl = s.string('international_prefix');
+  if (intl !== undefined) out.internationalPrefix = intl;
+  const national = s.string('national_prefix');
+  if (national !== undefined) out.nationalPrefix = national;
+  const cc = s.string('country_code');
+  if (cc !== undefined) out.countryCode = cc;
   out.allow.forEach((r, i) => check(s, `allow[${i}]`, rules.numberRuleProblem(r)));
   out.deny.forEach((r, i) => check(s, `deny[${i}]`, rules.numberRuleProblem(r)));
   if (out.minLength > out.maxLength) s.problem('min_length', `larger than max_length (${out.maxLength})`);
   check(s, 'modifiers', rules.modifiersProblem(out.modifiers));
+  if (intl !== undefined) check(s, 'international_prefix', rules.digitPrefixProblem(intl, false));
+  if (national !== undefined) check(s, 'national_prefix', rules.digitPrefixProblem(national, true));
+  if (cc !== undefined) check(s, 'country_code', rules.digitPrefixProblem(cc, false));
   s.done();
   return out;
 }

@@ -22,7 +22,7 @@ export interface Config {
 export interface DaemonConfig {
   /** UUCP lock directory (Debian: /var/lock). */
   lockDir: string;
-  /** Where status and lockout state live (Debian: /run/callbackd). */
+  /** Where status and lockout state live: a persistent directory only root can write (/var/lib/callbackd). */
   stateDir: string;
   /** JSONL accounting file, one record a call. */
   accountingFile: string;
@@ -34,6 +34,14 @@ export interface DaemonConfig {
    * while one exists, that line counts RINGs but does not answer.
    */
   nologinDir: string;
+  /** Unix socket of `callbackd status|line|test-call|reload`; empty or absent: none. */
+  controlSocket?: string;
+  /** Prometheus metrics: "host:port" or a unix socket path; empty or absent: off. */
+  metricsListen?: string;
+  /** Per-call trace files (every modem byte, secrets by length); empty or absent: off. */
+  traceDir?: string;
+  /** Trace files kept (newest first). */
+  traceKeep?: number;
 }
 
 export interface LoginConfig {
@@ -54,8 +62,13 @@ export interface LoginConfig {
 }
 
 export interface SecurityConfig {
-  /** Failures (wrong PIN/password, refused number) from one caller ID or login name. */
-  lockout: { maxFailures: number; windowMs: number; lockMs: number };
+  /**
+   * Failures (wrong PIN/password, refused number) from one caller ID, or at one login
+   * name from one caller: maxFailures in windowMs lock for lockMs, doubled at each
+   * further lock (at most a week). dailyMaxFailures caps the failures at one name in
+   * a day, separately for callers who show and who withhold their number (default 10).
+   */
+  lockout: { maxFailures: number; windowMs: number; lockMs: number; dailyMaxFailures?: number };
   /** Toll-fraud limits on dialling out. */
   rateLimit: {
     /** Call-backs one entry may trigger in windowMs. */
@@ -91,6 +104,8 @@ export interface LineConfig {
   dialOut: boolean;
   signals: SignalsConfig;
   timing: Timing;
+  /** `[lines.pppd]`: this line's own address pair, over [pppd]'s (see pppdForLine). */
+  pppd?: { localAddress?: string; remoteAddress?: string };
 }
 
 export interface NumberRules {
@@ -102,6 +117,17 @@ export interface NumberRules {
   maxLength: number;
   /** Dial modifiers allowed besides digits, e.g. "," (pause) or "W" (wait for tone). */
   modifiers: string;
+  /**
+   * `*` and `#` are service codes (call forwarding, caller-ID suppression): refused
+   * unless this is true, even when `modifiers` names them. Default false.
+   */
+  serviceCodes?: boolean;
+  /** What a typed `+` stands for and is dialled as (Europe "00", NANP "011"). Default "00". */
+  internationalPrefix?: string;
+  /** The line's own country code (e.g. "49"): +49 / 0049 numbers become national ones. */
+  countryCode?: string;
+  /** Prefix of national numbers in the national form (Germany "0", NANP "1"). Default "0". */
+  nationalPrefix?: string;
 }
 
 export interface CallbackEntry {

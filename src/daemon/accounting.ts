@@ -1,42 +1,14 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { isCallbackFailure, type Outcome, type TerminateCause } from '../call-end.js';
+import type { CallRecord } from '../session/deps.js';
 import type { Logger } from '../log.js';
 
 /**
- * RFC 2866 Acct-Terminate-Cause names. Using the RADIUS vocabulary lets admins feed
- * the file to existing billing and reporting tools without a translation table.
+ * Terminate causes are RFC 2866's Acct-Terminate-Cause names: admins can feed the file
+ * to existing billing and reporting tools without a translation table.
  */
-export const TERMINATE_CAUSES = [
-  'User-Request',
-  'Lost-Carrier',
-  'Lost-Service',
-  'Idle-Timeout',
-  'Session-Timeout',
-  'Admin-Reset',
-  'Admin-Reboot',
-  'Port-Error',
-  'NAS-Error',
-  'NAS-Request',
-  'NAS-Reboot',
-  'Port-Unneeded',
-  'Port-Preempted',
-  'Port-Suspended',
-  'Service-Unavailable',
-  'Callback',
-  'User-Error',
-  'Host-Request',
-] as const;
-
-export type TerminateCause = (typeof TERMINATE_CAUSES)[number];
-
-export function isTerminateCause(s: string): s is TerminateCause {
-  return (TERMINATE_CAUSES as readonly string[]).includes(s);
-}
-
-/** Maps a free-form cause to the RFC word; anything unknown is a NAS-Error (our fault). */
-export function toTerminateCause(s: string): TerminateCause {
-  return isTerminateCause(s) ? s : 'NAS-Error';
-}
+export { TERMINATE_CAUSES, type TerminateCause } from '../call-end.js';
 
 export type CallKind = 'callback' | 'direct-ppp' | 'refused' | 'failed';
 
@@ -65,11 +37,44 @@ export interface AccountingRecord {
   /** PPP user that started pppd. */
   pppUser?: string;
   pppExitCode?: number;
-  /** Short machine-readable result, e.g. "ppp-ended", "login-refused", "dial-failed". */
-  outcome: string;
+  /** Short machine-readable result, e.g. "ppp-ok", "login-refused", "callback-failed-busy". */
+  outcome: Outcome;
   terminateCause: TerminateCause;
   bytesIn?: number;
   bytesOut?: number;
+}
+
+/** The record of one call, from the call's typed end. */
+export function recordOf(rec: CallRecord): AccountingRecord {
+  const call = rec.call;
+  const started = call?.startedAt ?? rec.endedAt;
+  return {
+    callId: call?.callId ?? 'none',
+    line: rec.line,
+    startedAt: new Date(started).toISOString(),
+    endedAt: new Date(rec.endedAt).toISOString(),
+    durationMs: Math.max(0, rec.endedAt - started),
+    callerId: call?.callerId,
+    login: call?.logins.length ? call.logins : undefined,
+    kind: kindOf(rec),
+    callbackNumber: call?.callback?.number,
+    dialAttempts: call?.callback?.attempts,
+    pppUser: call?.pppUser,
+    pppExitCode: rec.pppExitCode ?? undefined,
+    outcome: rec.outcome,
+    terminateCause: rec.terminateCause,
+    bytesIn: rec.traffic?.bytesIn,
+    bytesOut: rec.traffic?.bytesOut,
+  };
+}
+
+function kindOf(rec: CallRecord): CallKind {
+  const call = rec.call;
+  const pppRan = rec.pppExitCode !== undefined || rec.outcome === 'ppp-spawn-failed' || call?.pppUser;
+  if (pppRan) return call?.callback ? 'callback' : 'direct-ppp';
+  if (call?.callback) return isCallbackFailure(rec.outcome) ? 'failed' : 'callback';
+  if (rec.outcome === 'login-refused' || rec.outcome === 'rate-limited') return 'refused';
+  return 'failed';
 }
 
 export interface AccountingOptions {

@@ -1,10 +1,16 @@
 import type { CommandModule } from 'yargs';
-import { loadConfig } from '../config/index.js';
-import { createLogger } from '../log.js';
+import { allWarnings, loadConfig } from '../config/index.js';
+import { createLogger, LOG_FORMATS, type LogFormat } from '../log.js';
 import { startDaemon } from './daemon.js';
 
-/** `callbackd run --config FILE`: the daemon in the foreground, JSON logs on stdout. */
-export const runCommand: CommandModule<object, { config: string; 'log-level'?: string }> = {
+/**
+ * `callbackd run --config FILE`: the daemon in the foreground, logs on stdout: with `<N>`
+ * priority prefixes when stdout is the journal, JSON lines otherwise.
+ */
+export const runCommand: CommandModule<
+  object,
+  { config: string; 'log-level'?: string; 'log-format'?: LogFormat }
+> = {
   command: 'run',
   describe: 'run the daemon in the foreground (systemd starts it this way)',
   builder: (y) =>
@@ -15,7 +21,12 @@ export const runCommand: CommandModule<object, { config: string; 'log-level'?: s
         default: '/etc/callbackd/callbackd.toml',
         describe: 'configuration file',
       })
-      .option('log-level', { type: 'string', describe: 'override daemon.log_level' }) as never,
+      .option('log-level', { type: 'string', describe: 'override daemon.log_level' })
+      .option('log-format', {
+        choices: LOG_FORMATS,
+        describe:
+          'journal (priority prefix, text, JSON), json or text; default: journal when stdout is the journal, else json',
+      }) as never,
   handler: async (argv) => {
     let config;
     try {
@@ -25,7 +36,12 @@ export const runCommand: CommandModule<object, { config: string; 'log-level'?: s
       process.exitCode = 1;
       return;
     }
-    const log = createLogger({ level: argv['log-level'] ?? config.daemon.logLevel });
+    const log = createLogger({
+      level: argv['log-level'] ?? config.daemon.logLevel,
+      format: argv['log-format'],
+    });
+    for (const w of allWarnings(config))
+      log.warn({ event: 'config-warning', key: w.key, warning: w.message });
     await startDaemon({ config, configPath: argv.config, log, handleSignals: true });
   },
 };

@@ -1,12 +1,18 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import type { Config, LineConfig } from '../config/types.js';
 import { loadConfig } from '../config/index.js';
-import type { Logger } from '../log.js';
+import { observeLog, type Logger } from '../log.js';
 import { releaseAllSync, UucpLock } from '../serial/index.js';
 import { createSerialTransport } from '../serial/index.js';
-import { connectSimSignals } from '../sim/control.js';
+import { connectSimSignals } from '../serial/index.js';
 import { startPppd } from '../ppp/index.js';
+import { ControlServer, type ControlStatus, type ReloadResult } from './control.js';
+import { Metrics, MetricsServer } from './metrics.js';
 import { Notifier } from './notify.js';
+import { LineTracer, tracedTransport } from './trace.js';
 import { StatusFile } from './status.js';
 import { Supervisor, type SupervisorDeps } from './supervisor.js';
 
@@ -18,6 +24,10 @@ export interface DaemonHandle {
   supervisor: Supervisor;
   /** Re-reads the config file; a config that fails validation is logged and ignored. */
   reload(): Promise<boolean>;
+  /** The same, with the problems of a rejected file (`callbackd reload`). */
+  reloadResult(): Promise<ReloadResult>;
+  /** What `callbackd status` shows over the control socket. */
+  status(): ControlStatus;
   stop(): Promise<void>;
 }
 
@@ -59,9 +69,32 @@ export async function startDaemon(o: {
   if (!config.daemon.hostname) config = { ...config, daemon: { ...config.daemon, hostname: hostname() } };
   const notifier = new Notifier({ log });
   const status = new StatusFile(config.daemon.stateDir, { configSource: config.source, log });
+  const deps = o.deps ?? realDeps(log);
+  // Every line's modem bytes pass a tracer: to trace_dir per call, and to `callbackd trace`.
+  const tracers = new Map<string, LineTracer>();
+  const tracer = (name: string): LineTracer => {
+    let t = tracers.get(name);
+    if (!t) {
+      const d = () => supervisor.currentConfig.daemon;
+      t = new LineTracer(name, {
+        dir: d().traceDir || undefined,
+        keep: d().traceKeep ?? 50,
+        passwordPrompt: () => supervisor.currentConfig.login.passwordPrompt,
+      });
+      tracers.set(name, t);
+    }
+    return t;
+  };
+  observeLog(log, (e) => {
+    if (e.event === 'state' && typeof e.line === 'string') {
+      tracers.get(e.line)?.note(`state ${String(e.from)} -> ${String(e.to)} (${String(e.cause)})`);
+    }
+  });
   const supervisor = new Supervisor(config, {
-    ...(o.deps ?? realDeps(log)),
+    ...deps,
+    openTransport: (line) => tracedTransport(deps.openTransport(line), tracer(line.name)),
     onStatus: (lines) => {
+      for (const l of lines) tracers.get(l.name)?.call(l.callId);
       status.update(lines);
       const busy = lines.filter((l) => l.state !== 'idle' && l.state !== 'line-down').length;
       notifier.status(`${lines.length} line(s), ${busy} in a call`);
@@ -69,24 +102,55 @@ export async function startDaemon(o: {
   });
 
   let stopping: Promise<void> | undefined;
+  let configHash = hashConfig(o.configPath, config);
+  let lastReload: ControlStatus['lastReload'];
+  const startedAt = new Date().toISOString();
   const handle: DaemonHandle = {
     supervisor,
     async reload() {
-      if (!o.configPath) return false;
+      return (await handle.reloadResult()).ok;
+    },
+    async reloadResult() {
+      const at = new Date().toISOString();
+      if (!o.configPath) return { ok: false, problems: ['the daemon was started without a config file'] };
       try {
+        const hash = hashConfig(o.configPath);
         const next = await loadConfig(o.configPath);
         supervisor.reload(next);
         void status.setConfigSource(next.source);
-        return true;
+        configHash = hash;
+        lastReload = { at, ok: true };
+        return { ok: true, configHash };
       } catch (err) {
-        log.error({ event: 'reload-rejected', source: o.configPath, err: (err as Error).message });
-        return false;
+        const message = (err as Error).message;
+        log.error({ event: 'reload-rejected', source: o.configPath, err: message });
+        lastReload = { at, ok: false, problems: message.split('\n') };
+        return { ok: false, problems: lastReload.problems! };
       }
+    },
+    status() {
+      const cfg = supervisor.currentConfig;
+      return {
+        pid: process.pid,
+        startedAt,
+        configSource: cfg.source,
+        updatedAt: new Date().toISOString(),
+        configHash,
+        lastReload,
+        lines: supervisor.statuses().map((l) => ({
+          ...l,
+          nologin: existsSync(join(cfg.daemon.nologinDir, `nologin.${l.name}`)),
+          disabled: supervisor.isDisabled(l.name),
+        })),
+      };
     },
     stop() {
       stopping ??= (async () => {
         log.info({ event: 'stopping' });
         notifier.stopping();
+        await control?.stop();
+        await metricsServer?.stop();
+        metrics?.close();
         await supervisor.stop();
         await status.remove();
         notifier.close();
@@ -116,6 +180,34 @@ export async function startDaemon(o: {
   }
 
   supervisor.start();
+  const control = config.daemon.controlSocket
+    ? new ControlServer(
+        config.daemon.controlSocket,
+        {
+          status: () => handle.status(),
+          setLineEnabled: (line, enabled) => supervisor.setLineEnabled(line, enabled),
+          testCall: (entry, opts) => supervisor.testCall(entry, opts),
+          reload: () => handle.reloadResult(),
+          trace: (line, fn) => {
+            if (!supervisor.statuses().some((l) => l.name === line)) {
+              throw new Error(`no line named ${JSON.stringify(line)}`);
+            }
+            return tracer(line).follow(fn);
+          },
+        },
+        log,
+      )
+    : undefined;
+  await control?.start();
+  const metrics = config.daemon.metricsListen
+    ? new Metrics({
+        lines: () => handle.status().lines,
+        accountingQueue: () => supervisor.accountingQueue(),
+      })
+    : undefined;
+  if (metrics) observeLog(log, (e) => metrics.observe(e));
+  const metricsServer = metrics ? new MetricsServer(config.daemon.metricsListen!, metrics, log) : undefined;
+  await metricsServer?.start();
   log.info({
     event: 'started',
     source: config.source,
@@ -125,4 +217,15 @@ export async function startDaemon(o: {
   notifier.ready();
   notifier.startWatchdog(() => true);
   return handle;
+}
+
+/** sha256 of the file the config comes from (what `sha256sum` prints), or of the config itself. */
+function hashConfig(path: string | undefined, config?: Config): string {
+  const h = createHash('sha256');
+  try {
+    h.update(path ? readFileSync(path) : JSON.stringify(config));
+  } catch {
+    h.update(JSON.stringify(config ?? null));
+  }
+  return h.digest('hex');
 }

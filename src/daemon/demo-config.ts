@@ -17,6 +17,8 @@ lock_dir = ${JSON.stringify(o.dir)}
 state_dir = ${JSON.stringify(o.dir)}
 accounting_file = ${JSON.stringify(`${o.dir}/accounting.jsonl`)}
 hostname = "demo"
+control_socket = ${JSON.stringify(`${o.dir}/control`)}
+nologin_dir = ${JSON.stringify(o.dir)}
 
 [timing]
 settle = "300ms"

@@ -1,14 +1,16 @@
 import type { CommandModule } from 'yargs';
+import { controlRequest, type ControlStatus } from './control.js';
 import { isPidAlive, readStatus, statusPath, type StatusSnapshot } from './status.js';
 
 /** Exit code for "not running", as LSB init scripts use for `status`. */
 export const EXIT_NOT_RUNNING = 3;
 
-export const DEFAULT_STATE_DIR = '/run/callbackd';
+export const DEFAULT_STATE_DIR = '/var/lib/callbackd';
 
 interface StatusArgs {
   'state-dir': string;
   json: boolean;
+  socket: string;
 }
 
 export interface StatusDeps {
@@ -18,8 +20,27 @@ export interface StatusDeps {
   isAlive?: (pid: number) => boolean;
 }
 
-/** The whole command, minus yargs: returns the exit code. */
-export async function runStatus(stateDir: string, json: boolean, deps: StatusDeps): Promise<number> {
+/**
+ * The whole command, minus yargs: returns the exit code. The control socket answers with
+ * everything (nologin, disabled, last reload, config hash); without it (another user than
+ * root, an older daemon) the status file still gives the line states.
+ */
+export async function runStatus(
+  stateDir: string,
+  json: boolean,
+  deps: StatusDeps,
+  socket?: string,
+): Promise<number> {
+  if (socket) {
+    const live = await controlRequest(socket, { cmd: 'status' }, 10_000).catch(() => undefined);
+    if (live?.ok && live.status) {
+      const st = live.status as ControlStatus;
+      deps.out(
+        json ? JSON.stringify(st, null, 2) + '\n' : formatStatus(st, (deps.now ?? (() => new Date()))()),
+      );
+      return 0;
+    }
+  }
   const read = await readStatus(stateDir);
   const file = statusPath(stateDir);
   if (read.kind === 'missing') {
@@ -44,10 +65,16 @@ export async function runStatus(stateDir: string, json: boolean, deps: StatusDep
 }
 
 /** Human table: one row a line, time in state as an age so nobody does date arithmetic. */
-export function formatStatus(s: StatusSnapshot, now: Date): string {
+export function formatStatus(s: StatusSnapshot & Partial<ControlStatus>, now: Date): string {
   const head = [
     `callbackd running, pid ${s.pid}, up ${age(s.startedAt, now)} (since ${s.startedAt})`,
-    `config: ${s.configSource}`,
+    `config: ${s.configSource}${s.configHash ? ` (sha256 ${s.configHash})` : ''}`,
+    ...(s.lastReload
+      ? [
+          `last reload: ${s.lastReload.at} ${s.lastReload.ok ? 'applied' : 'REJECTED'}`,
+          ...(s.lastReload.problems ?? []).map((p) => `  ${printable(p)}`),
+        ]
+      : []),
     '',
   ];
   if (s.lines.length === 0) return [...head, 'no lines configured', ''].join('\n');
@@ -56,7 +83,7 @@ export function formatStatus(s: StatusSnapshot, now: Date): string {
     ...s.lines.map((l) => [
       l.name,
       l.device,
-      l.state,
+      l.disabled ? `${l.state} (disabled)` : l.nologin ? `${l.state} (nologin)` : l.state,
       age(l.since, now),
       l.callId ?? '-',
       l.callerId ?? '-',
@@ -104,11 +131,21 @@ export const statusCommand: CommandModule<object, StatusArgs> = {
         default: DEFAULT_STATE_DIR,
         describe: 'Directory holding status.json (config: daemon.state_dir)',
       })
-      .option('json', { type: 'boolean', default: false, describe: 'Print the raw status as JSON' }),
+      .option('json', { type: 'boolean', default: false, describe: 'Print the raw status as JSON' })
+      .option('socket', {
+        type: 'string',
+        default: '/run/callbackd/control',
+        describe: "the daemon's control socket, asked first (config: daemon.control_socket)",
+      }),
   handler: async (argv) => {
-    process.exitCode = await runStatus(argv['state-dir'], argv.json, {
-      out: (t) => process.stdout.write(t),
-      err: (t) => process.stderr.write(t),
-    });
+    process.exitCode = await runStatus(
+      argv['state-dir'],
+      argv.json,
+      { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) },
+      // An explicit --state-dir names another daemon than the default socket's.
+      argv['state-dir'] !== DEFAULT_STATE_DIR && argv.socket === '/run/callbackd/control'
+        ? undefined
+        : argv.socket,
+    );
   },
 };

@@ -1,6 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../log.js';
+import { writeFileSafely } from './safe-write.js';
 
 /** Name of the status file inside the state directory. */
 export const STATUS_FILE = 'status.json';
@@ -16,6 +17,9 @@ export interface LineStatus {
   callerId?: string;
   /** Last problem seen on the line (device gone, modem silent); cleared by the next call. */
   lastError?: string;
+  /** Only over the control socket: a nologin file exists; the operator disabled the line. */
+  nologin?: boolean;
+  disabled?: boolean;
 }
 
 /** What `callbackd status` reads. Written whole on every change, so readers never see half. */
@@ -44,7 +48,7 @@ export interface StatusFileOptions {
  * Mirrors the daemon's view of its lines to <stateDir>/status.json for
  * `callbackd status`. The supervisor owns the line states and hands over the whole
  * list on every change. Each write goes to a temporary file renamed over the old
- * one (atomic on one filesystem). Updates while a write is in flight are coalesced
+ * one (atomic on one filesystem), in a directory only the daemon's user can write. Updates while a write is in flight are coalesced
  * into one more write, so a burst of state changes costs at most two writes and the
  * file always ends with the latest state. Errors are logged once per streak and
  * never thrown: a full /run must not stop calls.
@@ -124,18 +128,16 @@ export class StatusFile {
   }
 
   private async writeOnce(text: string): Promise<void> {
-    const tmp = `${this.file}.${this.snapshot.pid}.tmp`;
     try {
-      await fsp.mkdir(this.stateDir, { recursive: true, mode: 0o755 });
-      await fsp.writeFile(tmp, text, { mode: 0o644 });
-      await fsp.rename(tmp, this.file);
+      // A fresh O_EXCL temp name in a directory only we can write, renamed over the
+      // file: never written through a symlink (safe-write.ts).
+      writeFileSafely(this.file, text, 0o644);
       if (this.failing) this.log.info({ file: this.file }, 'status file writable again');
       this.failing = false;
     } catch (err) {
       if (!this.failing)
         this.log.error({ file: this.file, err: (err as Error).message }, 'cannot write status file');
       this.failing = true;
-      await fsp.rm(tmp, { force: true }).catch(() => undefined);
     }
   }
 }

@@ -1,15 +1,23 @@
 import type { Config, LineConfig } from '../config/types.js';
 import { diffConfig } from '../config/index.js';
 import type { Logger } from '../log.js';
-import { verifySecret } from '../policy/index.js';
-import { LineSession } from '../session/runner.js';
-import type { CallRecord, LineLock, PppStarter, SessionDeps } from '../session/ports.js';
+import { randomUUID } from 'node:crypto';
+import { resolveCallback, verifySecret } from '../policy/index.js';
+import { LineSession } from '../session/line-session.js';
+import type { CallRecord, LineLock, PppStarter, SessionDeps } from '../session/deps.js';
 import type { Transport } from '../serial/transport.js';
-import { Accounting, toTerminateCause, type AccountingRecord } from './accounting.js';
+import { Accounting, recordOf, type AccountingRecord } from './accounting.js';
 import { SharedPolicyState } from './policy-state.js';
 import type { LineStatus } from './status.js';
 
 export type { LineStatus };
+
+/**
+ * How long a stop may take before lines are closed without waiting for their modems:
+ * well under the unit's TimeoutStopSec (30 s), after which systemd would SIGKILL us
+ * and the records of calls in progress would be lost.
+ */
+const STOP_BOUND_MS = 10_000;
 
 export interface SupervisorDeps {
   log: Logger;
@@ -30,6 +38,8 @@ interface Managed {
   status: LineStatus;
   /** Reload action waiting for the line to become idle. */
   pending?: 'restart' | 'remove';
+  /** The line's session is being stopped for a reload; it stays in the map until then. */
+  applying?: boolean;
 }
 
 /**
@@ -42,6 +52,11 @@ export class Supervisor {
   private config: Config;
   private readonly policy: SharedPolicyState;
   private readonly accounting: { write(rec: AccountingRecord): Promise<void> };
+  /** Lines the operator disabled over the control socket, until enabled or restart. */
+  private readonly disabled = new Set<string>();
+  /** Records on their way to the accounting file; stop() waits for them. */
+  private readonly writes = new Set<Promise<void>>();
+  private stopping = false;
 
   constructor(
     config: Config,
@@ -82,6 +97,7 @@ export class Supervisor {
       now: this.deps.now,
       finish: (rec) => this.record(rec),
       onState: (s) => this.onState(managed, s),
+      disabled: () => this.disabled.has(line.name),
     });
     this.lines.set(line.name, managed);
     managed.session.start();
@@ -104,13 +120,21 @@ export class Supervisor {
     if (m.pending && !m.session.busy) void this.applyPending(m);
   }
 
+  /**
+   * Applies a line's reload once it is idle. One at a time per line: a reload that
+   * arrives while the old session is still stopping only updates `pending`, and the
+   * line restarts once, with the config current at that moment. Two sessions on one
+   * tty are never possible.
+   */
   private async applyPending(m: Managed): Promise<void> {
-    const action = m.pending;
-    m.pending = undefined;
+    if (m.applying || this.stopping) return;
+    m.applying = true;
     await m.session.stop();
+    m.pending = undefined;
     this.lines.delete(m.line.name);
     const next = this.config.lines.find((l) => l.name === m.line.name);
-    if (action === 'restart' && next) this.startLine(next);
+    const action = next ? 'restart' : 'remove';
+    if (next && !this.stopping) this.startLine(next);
     this.deps.log.info({ event: 'line-reloaded', line: m.line.name, action });
     this.deps.onStatus?.(this.statuses());
   }
@@ -124,8 +148,12 @@ export class Supervisor {
     for (const name of diff.linesRemoved) this.schedule(name, 'remove');
     for (const name of diff.linesChanged) this.schedule(name, 'restart');
     for (const name of diff.linesAdded) {
-      const line = next.lines.find((l) => l.name === name);
-      if (line) this.startLine(line);
+      // A line removed by an earlier reload may still be stopping: it restarts after.
+      if (this.lines.has(name)) this.schedule(name, 'restart');
+      else {
+        const line = next.lines.find((l) => l.name === name);
+        if (line) this.startLine(line);
+      }
     }
   }
 
@@ -151,48 +179,95 @@ export class Supervisor {
     return undefined;
   }
 
-  /** SIGTERM: every line hangs up (pppd stopped first) and releases its lock. */
-  async stop(): Promise<void> {
-    await Promise.all([...this.lines.values()].map((m) => m.session.stop()));
+  /** Accounting records queued for a retry (metrics). */
+  accountingQueue(): number {
+    return (this.accounting as { pendingCount?: number }).pendingCount ?? 0;
+  }
+
+  isDisabled(name: string): boolean {
+    return this.disabled.has(name);
+  }
+
+  /** `callbackd line disable|enable`: a disabled line does not answer (as with a nologin file). */
+  setLineEnabled(name: string, enabled: boolean): void {
+    if (!this.lines.has(name)) throw new Error(`no line named ${JSON.stringify(name)}`);
+    if (enabled) this.disabled.delete(name);
+    else this.disabled.add(name);
+    this.deps.log.notice({ event: enabled ? 'line-enabled' : 'line-disabled', line: name });
+    this.deps.onStatus?.(this.statuses());
+  }
+
+  /**
+   * `callbackd test-call`: the entry's call-back now, on an idle dial-out line, through
+   * the same number check and rate limits as a caller's (and counted in them); the call
+   * is accounted like any other.
+   */
+  testCall(entryName: string, o: { line?: string; number?: string } = {}): { line: string; callId: string } {
+    const entry = this.config.callbacks.find((e) => e.name === entryName);
+    if (!entry) throw new Error(`no call-back entry named ${JSON.stringify(entryName)}`);
+    const checked = resolveCallback(entry, o.number);
+    if (!checked.ok) throw new Error(`${entryName}: ${checked.reason}`);
+    const now = this.deps.now?.() ?? Date.now();
+    const limit = this.policy.rateCheck(entry.name, checked.dial, now);
+    if (!limit.ok) throw new Error(`rate limit: ${limit.reason}`);
+    const names = o.line ? [o.line] : entry.dialLines.length ? entry.dialLines : [...this.lines.keys()];
+    const call = {
+      callId: randomUUID(),
+      startedAt: now,
+      logins: [],
+      callback: { entry: entry.name, number: checked.dial, attempts: 0 },
+    };
+    for (const name of names) {
+      const m = this.lines.get(name);
+      if (!m || !m.line.dialOut || m.pending || this.disabled.has(name)) continue;
+      // No caller to wait for: dial at once.
+      if (!m.session.acceptCallback({ call, entry: { ...entry, delayMs: 0 }, number: checked.dial }))
+        continue;
+      this.policy.record(entry.name, checked.dial, now);
+      this.deps.log.info({
+        event: 'test-call',
+        line: name,
+        entry: entry.name,
+        number: checked.dial,
+        callId: call.callId,
+      });
+      return { line: name, callId: call.callId };
+    }
+    throw new Error(`no idle, enabled dial-out line among ${names.join(', ')}`);
+  }
+
+  /**
+   * SIGTERM: every line hangs up (pppd stopped first) and releases its lock, within
+   * `boundMs` whatever state it is in; a line that has not finished by then is closed
+   * without waiting for its modem. Every call in progress is recorded, and stop()
+   * returns only once every record is in the accounting file.
+   */
+  async stop(boundMs = STOP_BOUND_MS): Promise<void> {
+    this.stopping = true;
+    const lines = [...this.lines.values()];
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), boundMs)));
+    const all = Promise.all(lines.map((m) => m.session.stop()));
+    if ((await Promise.race([all.then(() => 'done' as const), bound])) === 'late') {
+      const late = lines.filter((m) => !m.session.isStopped).map((m) => m.line.name);
+      this.deps.log.error({ event: 'stop-overdue', lines: late, boundMs });
+      await Promise.all(lines.map((m) => m.session.abandon()));
+    }
+    clearTimeout(timer);
+    await Promise.all([...this.writes]);
   }
 
   private record(rec: CallRecord): void {
-    const call = rec.call;
-    const now = rec.endedAt;
-    const started = call?.startedAt ?? now;
-    const out: AccountingRecord = {
-      callId: call?.callId ?? 'none',
-      line: rec.line,
-      startedAt: new Date(started).toISOString(),
-      endedAt: new Date(now).toISOString(),
-      durationMs: Math.max(0, now - started),
-      callerId: call?.callerId,
-      login: call?.logins.length ? call.logins : undefined,
-      kind:
-        call?.pppUser || rec.outcome.startsWith('ppp')
-          ? call?.callback
-            ? 'callback'
-            : 'direct-ppp'
-          : kindOf(rec),
-      callbackNumber: call?.callback?.number,
-      dialAttempts: call?.callback?.attempts,
-      pppUser: call?.pppUser,
-      pppExitCode: rec.pppExitCode ?? undefined,
-      outcome: rec.outcome,
-      terminateCause: toTerminateCause(rec.terminateCause),
-      bytesIn: rec.bytesIn,
-      bytesOut: rec.bytesOut,
-    };
+    const out = recordOf(rec);
     // Logged once the record is written (or queued for retry): a reader of the log can
     // rely on the accounting file holding the call.
-    void this.accounting
+    const write = this.accounting
       .write(out)
-      .then(() => this.deps.log.info({ event: 'call-end', ...out, detail: rec.detail }));
+      .then(() => this.deps.log.info({ event: 'call-end', ...out, detail: rec.detail }))
+      .catch((err: unknown) =>
+        this.deps.log.error({ event: 'accounting-failed', callId: out.callId, err: String(err) }),
+      )
+      .finally(() => this.writes.delete(write));
+    this.writes.add(write);
   }
-}
-
-function kindOf(rec: CallRecord): AccountingRecord['kind'] {
-  if (rec.call?.callback) return rec.outcome.startsWith('callback-failed') ? 'failed' : 'callback';
-  if (rec.outcome === 'login-refused' || rec.outcome === 'rate-limited') return 'refused';
-  return 'failed';
 }

@@ -1,4 +1,6 @@
+import { dialStringProblem } from '../config/dial-string.js';
 import { CallbackdError, isCallbackdError } from '../errors.js';
+import { delay } from '../wait.js';
 import type { Logger } from '../log.js';
 import type { Timing } from '../options.js';
 import type { Transport } from '../serial/transport.js';
@@ -18,9 +20,6 @@ export type {
   ModemOptions,
   RingEvent,
 } from './types.js';
-
-/** Dial strings may hold digits and these modifiers only: nothing that ends the command. */
-const DIAL_STRING = /^[0-9,W*#+PT]+$/i;
 
 /**
  * The Hayes command engine for one modem. Command mode: lines are split, echo and
@@ -44,7 +43,6 @@ export class Modem {
   private readonly stream = new OnlineStream();
   private disposed = false;
   private readonly rings: RingTracker;
-  private healthTimer: NodeJS.Timeout | undefined;
   private dcdTimer: NodeJS.Timeout | undefined;
   private readonly ringListeners = new Set<(r: RingEvent) => void>();
   private readonly junkListeners = new Set<(l: string) => void>();
@@ -141,9 +139,11 @@ export class Modem {
   }
 
   dial(dialString: string): Promise<DialOutcome> {
-    if (!DIAL_STRING.test(dialString)) {
+    // The policy's own rule, once more right before ATD: nothing that ends the command.
+    const problem = dialStringProblem(dialString);
+    if (problem !== undefined) {
       return Promise.reject(
-        new CallbackdError('NUMBER_REJECTED', 'dial string may contain only digits and , W * # + P T', {
+        new CallbackdError('NUMBER_REJECTED', `dial string ${problem}`, {
           length: dialString.length,
         }),
       );
@@ -172,25 +172,46 @@ export class Modem {
   /**
    * On hook. DTR drop first (the modem is set up for &D2/&D3, and it works even when the
    * modem ignores +++); verified with AT -> OK; if the modem does not answer, the escape
-   * with guard times and ATH0. MODEM_NO_RESPONSE when neither works.
+   * with guard times and ATH0. On a line known to have no DTR control (the transport
+   * says so after the first ENOTTY) the drop and the AT that could only time out are
+   * skipped: straight to the escape. MODEM_NO_RESPONSE when nothing works.
    */
   hangup(): Promise<void> {
     return this.exclusive(async () => {
+      const wasOnline = this.isOnline;
       this.goOffline();
       await this.pulseDtr();
-      if (await this.answersAt()) return;
-      this.log.warn(
-        { event: 'hangup-escape', line: this.line },
-        'modem did not answer after DTR drop; trying +++',
-      );
-      await this.escape();
-      const r = await this.resultOrTimeout('ATH0', this.timing.commandMs);
-      if (r !== 'timeout' && r.result === 'OK') return;
+      if (this.noDtr()) {
+        this.log.info(
+          { event: 'hangup-no-dtr', line: this.line },
+          'line has no DTR control; escape and ATH0',
+        );
+        if (wasOnline) await this.escape();
+        if (await this.answersCommand('ATH0')) return;
+      } else {
+        if (await this.answersAt()) return;
+        this.log.warn(
+          { event: 'hangup-escape', line: this.line },
+          'modem did not answer after DTR drop; trying +++',
+        );
+        await this.escape();
+        if (await this.answersCommand('ATH0')) return;
+      }
       throw new CallbackdError(
         'MODEM_NO_RESPONSE',
         `${this.line}: modem does not hang up (no OK after DTR drop, +++ and ATH0)`,
       );
     });
+  }
+
+  /** The transport knows the line has no DTR control. */
+  private noDtr(): boolean {
+    return this.transport.dtrControl === false;
+  }
+
+  private async answersCommand(cmd: string): Promise<boolean> {
+    const r = await this.resultOrTimeout(cmd, this.timing.commandMs);
+    return r !== 'timeout' && r.result === 'OK';
   }
 
   /** AT -> OK, tried twice (mgetty). false when the modem is online or does not answer. */
@@ -199,45 +220,23 @@ export class Modem {
     return this.exclusive(async () => (await this.answersAt()) || (await this.answersAt()));
   }
 
-  /**
-   * Runs healthCheck every timing.healthCheckMs while idle (the only timer an idle line
-   * has); calls onFail when the modem stops answering. Returns the stop function.
-   */
-  startHealthChecks(onFail: () => void): () => void {
-    const every = this.timing.healthCheckMs;
-    const stop = () => {
-      clearTimeout(this.healthTimer);
-      this.healthTimer = undefined;
-    };
-    if (every <= 0) return stop;
-    const schedule = () => {
-      this.healthTimer = setTimeout(async () => {
-        if (this.disposed) return;
-        if (this.isOnline || this.waiter.busy) return schedule(); // busy with a call: not idle
-        const ok = await this.healthCheck().catch(() => false);
-        if (this.disposed) return;
-        if (ok) schedule();
-        else {
-          this.log.error({ event: 'health-check-failed', line: this.line });
-          onFail();
-        }
-      }, every);
-    };
-    stop();
-    schedule();
-    return stop;
-  }
-
   async write(b: Buffer | string): Promise<void> {
     this.assertUsable();
     await this.transport.write(b);
+  }
+
+  /**
+   * Ends the command in flight now (a dial waiting for its result, say) with ABORTED;
+   * the modem stays usable, so a hang-up can follow at once instead of queueing.
+   */
+  abortCommand(): void {
+    this.waiter.fail(new CallbackdError('ABORTED', `${this.line}: command aborted`));
   }
 
   /** Stops listening to the transport, e.g. before the tty is handed to pppd. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    clearTimeout(this.healthTimer);
     clearTimeout(this.dcdTimer);
     for (const u of this.unsubs.splice(0)) u();
     this.waiter.fail(new CallbackdError('LINE_CLOSED', `${this.line}: modem disposed`));
@@ -259,11 +258,13 @@ export class Modem {
   }
 
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => setTimeout(resolve, ms));
+    return delay(ms);
   }
 
   private async pulseDtr(): Promise<void> {
+    if (this.noDtr()) return;
     await this.transport.setDtr(false);
+    if (this.noDtr()) return; // found out just now (ENOTTY)
     await this.sleep(this.timing.dtrLowMs);
     await this.transport.setDtr(true);
   }
@@ -481,6 +482,12 @@ export class Modem {
     }
     if (cid) return this.callerId(cid);
     if (this.waiter.offer(line)) return;
+    // The modem reporting the end of a connection (after our hang-up, or the caller's)
+    // is not junk: it is the ordinary last word of every call.
+    if (r?.result === 'NO CARRIER') {
+      this.log.debug({ event: 'late-result', line: this.line, text: line });
+      return;
+    }
     this.junk(line, 'unexpected text on idle line');
   }
 

@@ -1,10 +1,14 @@
 import { CallbackdError } from '../errors.js';
+import { waitFor, within } from '../wait.js';
+
+/** Added to a command's timeout for its write (chat `\d` pauses included). */
+const WRITE_GRACE_MS = 10_000;
 
 export type LineHandler<T> = (line: string, done: (v: T) => void, fail: (e: Error) => void) => void;
 
 /**
- * The one listener for modem lines that a command (or chat step) in flight has.
- * It is registered before anything is written, so a reply that comes back within
+ * The one listener for modem lines that a command (or chat step) in flight has, on
+ * the shared waiter (src/wait.ts). It is registered before anything is written, so a reply that comes back within
  * the same tick as the write is never missed; the timeout starts once the write
  * is done, so a slow write or a `\d` pause does not eat into it.
  */
@@ -30,35 +34,31 @@ export class LineWaiter {
     this.failer?.(e);
   }
 
+  private async bounded(send: () => Promise<void>, timeoutMs: number): Promise<void> {
+    const ms = timeoutMs + WRITE_GRACE_MS;
+    const r = await within(send(), ms, () => 'stuck' as const);
+    if (r === 'stuck')
+      throw new CallbackdError('MODEM_TIMEOUT', `${this.label}: the line took no bytes within ${ms} ms`);
+  }
+
   wait<T>(send: (() => Promise<void>) | undefined, handle: LineHandler<T>, timeoutMs: number): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      let settled = false;
-      const finish = () => {
-        settled = true;
-        clearTimeout(timer);
-        this.handler = undefined;
-        this.failer = undefined;
-      };
-      const done = (v: T) => {
-        finish();
-        resolve(v);
-      };
-      const fail = (e: Error) => {
-        finish();
-        reject(e);
-      };
-      const arm = () => {
-        if (settled) return;
-        timer = setTimeout(
-          () => fail(new CallbackdError('MODEM_TIMEOUT', `${this.label}: timeout`)),
-          timeoutMs,
-        );
-      };
-      this.handler = (line) => handle(line, done, fail);
-      this.failer = fail;
-      if (send) send().then(arm, fail);
-      else arm();
-    });
+    return waitFor<T>(
+      (done, fail) => {
+        this.handler = (line) => handle(line, done, fail);
+        this.failer = fail;
+        return () => {
+          this.handler = undefined;
+          this.failer = undefined;
+        };
+      },
+      {
+        // The write has its own deadline: a tty that never takes the bytes (stuck in
+        // flow control, or left in PPP's line discipline by a killed pppd) must not
+        // hold the line for ever.
+        act: send && (() => this.bounded(send, timeoutMs)),
+        timeoutMs,
+        onTimeout: () => new CallbackdError('MODEM_TIMEOUT', `${this.label}: timeout`),
+      },
+    );
   }
 }

@@ -1,5 +1,6 @@
 import type { SecurityConfig } from '../config/types.js';
 import { CallbackdError } from '../errors.js';
+import { normaliseCallerId } from './numbers.js';
 
 /**
  * Toll-fraud protection that needs memory: lockouts after repeated failures and
@@ -52,7 +53,14 @@ interface KeyState {
   /** Failure times inside the window, oldest first, at most maxFailures of them. */
   failures: number[];
   lockedUntil?: number;
+  /** Locks so far (reset by a right secret): the next one lasts lockMs * 2^locks. */
+  locks?: number;
 }
+
+/** The longest a growing lock gets: a week. */
+export const MAX_LOCK_MS = 7 * 24 * 3_600_000;
+/** The window of the daily cap per name. */
+export const DAY_MS = 24 * 3_600_000;
 
 export class Lockouts {
   private readonly keys = new Map<string, KeyState>();
@@ -60,6 +68,8 @@ export class Lockouts {
   constructor(
     private readonly cfg: LockoutConfig,
     private readonly maxKeys = MAX_POLICY_KEYS,
+    /** Whether each lock doubles the one before (false for the daily cap). */
+    private readonly grow = true,
   ) {
     if (!isCount(cfg.maxFailures, 1))
       throw new CallbackdError('CONFIG_INVALID', 'lockout.maxFailures must be 1 or more');
@@ -88,17 +98,21 @@ export class Lockouts {
     s.failures = s.failures.filter((t) => t > now - this.cfg.windowMs);
     s.failures.push(now);
     if (s.failures.length >= this.cfg.maxFailures) {
-      s.lockedUntil = now + this.cfg.lockMs;
+      s.lockedUntil = now + this.lockLength(s);
+      s.locks = (s.locks ?? 0) + 1;
       s.failures = [];
     }
   }
 
-  /** A right secret clears the failure count; a lock in force stays until it runs out. */
+  /** A right secret clears the failure count and the growth; a lock in force stays until it runs out. */
   success(key: string): void {
     const s = this.keys.get(key);
     if (!s) return;
     if (s.lockedUntil === undefined) this.keys.delete(key);
-    else s.failures = [];
+    else {
+      s.failures = [];
+      delete s.locks;
+    }
   }
 
   check(key: string, now: number): { locked: false } | { locked: true; untilMs: number } {
@@ -107,10 +121,18 @@ export class Lockouts {
     return { locked: true, untilMs: s.lockedUntil as number };
   }
 
+  /** lockMs, doubled for every earlier lock of this key, at most MAX_LOCK_MS. */
+  private lockLength(s: KeyState): number {
+    if (!this.grow) return this.cfg.lockMs;
+    const locks = Math.min(s.locks ?? 0, 30);
+    return Math.max(this.cfg.lockMs, Math.min(this.cfg.lockMs * 2 ** locks, MAX_LOCK_MS));
+  }
+
   private isLocked(s: KeyState, now: number): boolean {
     if (s.lockedUntil === undefined || s.lockedUntil <= now) return false;
-    // The clock went back: never hold a lock longer than lockMs from now.
-    if (s.lockedUntil - now > this.cfg.lockMs) s.lockedUntil = now + this.cfg.lockMs;
+    // The clock went back: never hold a lock longer than its own length from now.
+    const longest = this.lockLength({ ...s, locks: Math.max(0, (s.locks ?? 1) - 1) });
+    if (s.lockedUntil - now > longest) s.lockedUntil = now + longest;
     return true;
   }
 
@@ -134,8 +156,8 @@ export class Lockouts {
   }
 
   /** undefined or null (nothing saved yet) gives an empty instance; anything malformed throws STATE_INVALID. */
-  static fromJSON(cfg: LockoutConfig, data: unknown, maxKeys = MAX_POLICY_KEYS): Lockouts {
-    const out = new Lockouts(cfg, maxKeys);
+  static fromJSON(cfg: LockoutConfig, data: unknown, maxKeys = MAX_POLICY_KEYS, grow = true): Lockouts {
+    const out = new Lockouts(cfg, maxKeys, grow);
     if (data === undefined || data === null) return out;
     const obj = versioned(data);
     const list = pairs(obj.keys, 'keys');
@@ -146,6 +168,10 @@ export class Lockouts {
       if (v.lockedUntil !== undefined) {
         if (typeof v.lockedUntil !== 'number' || !Number.isFinite(v.lockedUntil)) invalid('lockedUntil');
         s.lockedUntil = v.lockedUntil;
+      }
+      if (v.locks !== undefined) {
+        if (!isCount(v.locks, 0)) invalid('locks');
+        s.locks = v.locks as number;
       }
       out.keys.set(key, s);
     }
@@ -243,9 +269,14 @@ export class RateLimiter {
   }
 }
 
-/** Pauses do not make a different destination: 0,123 and 0123 share one limit. */
-function numberKey(number: string): string {
-  return number.replace(/[,W]/g, '');
+/**
+ * One destination, one limit: the key is the digits of the normalised dial string
+ * (checkNumber's output), so pauses and service-code characters do not make a new
+ * number: 0,301234, 0301234# and 0301234## share one limit. A leading + (only in an
+ * operator's fixed number) is kept.
+ */
+export function numberKey(number: string): string {
+  return (number.startsWith('+') ? '+' : '') + number.replace(/[^0-9]/g, '');
 }
 
 /** Only the latest `limit` times matter: if they are all in the window the limit is reached. */
@@ -267,4 +298,35 @@ function add(map: Map<string, number[]>, key: string, now: number, limit: number
   }
   const kept = keepLatest([...(times ?? []), now], limit);
   if (kept.length) map.set(key, kept);
+}
+
+/**
+ * Which buckets one failed login counts in, from the session's keys (`name:<login
+ * name>` for a configured name, `cid:<caller ID>` when one was delivered):
+ * - growing locks per name *and* caller (`name:n|cid:X`, or `name:n|withheld` shared
+ *   by every caller who withholds the number) and per caller ID (`cid:X`, across
+ *   names). A lock refuses only that caller, or only withheld callers: someone who
+ *   withholds the caller ID cannot lock out a user whose number is shown;
+ * - the daily cap per name, in two buckets: callers who show a number
+ *   (`day:n|shown`) and callers who withhold it (`day:n|withheld`). A name gets at
+ *   most twice the cap in guesses a day, however many caller IDs are used.
+ */
+export function guardKeys(keys: string[]): { growing: string[]; daily: string[] } {
+  const name = keys.find((k) => k.startsWith('name:'))?.slice(5);
+  // "P", "O", "PRIVATE" and the like are a withheld number, not a number.
+  const cid = normaliseCallerId(keys.find((k) => k.startsWith('cid:'))?.slice(4));
+  const other = keys.filter((k) => !k.startsWith('name:') && !k.startsWith('cid:'));
+  const growing: string[] = [...other];
+  const daily: string[] = [];
+  if (name !== undefined) {
+    growing.push(cid !== undefined ? `name:${name}|cid:${cid}` : `name:${name}|withheld`);
+    daily.push(cid !== undefined ? `day:${name}|shown` : `day:${name}|withheld`);
+  }
+  if (cid !== undefined) growing.push(`cid:${cid}`);
+  return { growing, daily };
+}
+
+/** The daily cap's settings as a lockout: dailyMaxFailures in a day lock the bucket for a day. */
+export function dailyCap(cfg: LockoutConfig): LockoutConfig {
+  return { maxFailures: cfg.dailyMaxFailures ?? 10, windowMs: DAY_MS, lockMs: DAY_MS };
 }

@@ -1,63 +1,68 @@
 import type { CallbackEntry, NumberRules } from '../config/types.js';
+import { DIAL_MODIFIERS, isDialable, MAX_DIAL_LENGTH } from '../config/dial-string.js';
+import { compileNumberRule, isRegexRule, SEPARATORS } from '../config/number-rules.js';
+
+export { DIAL_MODIFIERS, isDialable, MAX_DIAL_LENGTH };
+export { modifiersProblem, numberRuleProblem as ruleProblem } from '../config/number-rules.js';
 
 /**
  * Phone numbers are the toll-fraud surface: whatever reaches ATD is dialled at the
- * owner's cost. Everything a caller types goes through checkNumber, and every
- * number goes through isDialable again right before ATD, so AT command text,
- * `;` (return to command mode) or letters can never reach the modem.
+ * owner's cost. Everything a caller types goes through checkNumber, which first
+ * normalises the number and then applies every rule to that one form; the form
+ * that passed is exactly what is dialled and what the per-number limit counts. The
+ * modem checks the dial string again with the same dialStringProblem right before
+ * ATD, so AT command text, `;` (return to command mode) or letters never reach it.
+ *
+ * Normal form (E.164 thinking, written the way the modem dials it):
+ * - separators (space, - . ( )) are removed;
+ * - a leading `+` is the international prefix and is dialled as the entry's
+ *   `internationalPrefix` (default 00), so deny "00" refuses `+4930...`;
+ * - with `countryCode` set, `+<cc>` and `<intl><cc>` become the national form
+ *   (`nationalPrefix`, default 0): `+49 900...` is `0900...` and meets deny 0900;
+ * - `*` and `#` are service codes (`*21*` forwards calls, `#31#` hides the caller
+ *   ID): refused unless the entry sets `serviceCodes`; when allowed, every part
+ *   between them is checked against deny, so `*21*0900...#` meets deny 0900.
+ * Rules are normalised the same way (a deny of `+49900` equals `0900` for a German
+ * line). Pauses (, W) stay in the dial string but are ignored by rules and limits.
  */
 
 export type NumberCheck = { ok: true; dial: string } | { ok: false; reason: string };
 
-/** Dial modifiers a number may ever contain: pause, wait for tone, star, hash, international. */
-export const DIAL_MODIFIERS = ',W*#+';
-
-/** Longest dial string accepted: Hayes command buffers hold about 40 characters. */
-export const MAX_DIAL_LENGTH = 40;
-
 // Anything longer is refused before any other work, so a flood of junk costs nothing.
 const MAX_TYPED_LENGTH = 128;
 
-// What people type between digits: spaces, dashes, dots, parentheses.
-const SEPARATORS = /[ \t\-.()]/g;
-
-const DIALABLE = /^[0-9,W*#+]+$/;
-
-/** Digits and , W * # + only, at least one digit, at most MAX_DIAL_LENGTH characters. */
-export function isDialable(s: string): boolean {
-  return typeof s === 'string' && s.length <= MAX_DIAL_LENGTH && DIALABLE.test(s) && /[0-9]/.test(s);
+interface Plan {
+  intl: string;
+  cc: string | undefined;
+  national: string;
 }
 
-function isRegexRule(rule: string): boolean {
-  return rule.length >= 2 && rule.startsWith('/') && rule.endsWith('/');
+function planOf(rules: NumberRules): Plan {
+  return {
+    intl: rules.internationalPrefix ?? '00',
+    cc: rules.countryCode,
+    national: rules.nationalPrefix ?? '0',
+  };
 }
 
-function compileRule(rule: string): RegExp | undefined {
-  try {
-    // Anchored at both ends: `/0[1-9]+/` must describe the whole number, not a part of it.
-    return new RegExp(`^(?:${rule.slice(1, -1)})$`);
-  } catch {
-    return undefined;
+/** `+` to the international prefix, the own country to the national form. Input has no separators. */
+function normalise(s: string, plan: Plan): string {
+  let out = s.startsWith('+') ? plan.intl + s.slice(1) : s;
+  if (plan.cc !== undefined && plan.cc !== '') {
+    const own = plan.intl + plan.cc;
+    // Pauses may sit anywhere; compare on the bare digits but keep them in the result.
+    const bare = out.replace(/[,W]/g, '');
+    if (bare.startsWith(own)) {
+      let skip = own.length;
+      let i = 0;
+      while (skip > 0) {
+        if (/[0-9]/.test(out[i] as string)) skip--;
+        i++;
+      }
+      out = plan.national + out.slice(i);
+    }
   }
-}
-
-/** Why a number rule is unusable, for config validation; undefined when it is fine. */
-export function ruleProblem(rule: string): string | undefined {
-  if (isRegexRule(rule)) {
-    return compileRule(rule) ? undefined : `rule ${JSON.stringify(rule)} is not a valid regular expression`;
-  }
-  const prefix = rule.replace(SEPARATORS, '');
-  if (prefix === '') return 'an empty prefix rule would match every number';
-  if (!/^[0-9*#+]+$/.test(prefix)) {
-    return `prefix rule ${JSON.stringify(rule)} may contain only digits, *, # and + (or be a /regex/)`;
-  }
-  return undefined;
-}
-
-/** Why a modifiers setting is unusable; undefined when every character is a known dial modifier. */
-export function modifiersProblem(modifiers: string): string | undefined {
-  const bad = [...modifiers].filter((c) => !DIAL_MODIFIERS.includes(c));
-  return bad.length ? `dial modifiers may only be chosen from "${DIAL_MODIFIERS}"` : undefined;
+  return out;
 }
 
 /**
@@ -65,33 +70,38 @@ export function modifiersProblem(modifiers: string): string | undefined {
  * a deny of `0900`), a /regex/ the whole number with or without pauses. A broken
  * rule counts as a match for deny (refuse when unsure) and a miss for allow.
  */
-function ruleMatches(rule: string, dial: string, bare: string, failClosed: boolean): boolean {
+function ruleMatches(rule: string, forms: string[], plan: Plan, failClosed: boolean): boolean {
   if (isRegexRule(rule)) {
-    const re = compileRule(rule);
+    const re = compileNumberRule(rule);
     if (!re) return failClosed;
-    return re.test(dial) || re.test(bare);
+    return forms.some((f) => re.test(f));
   }
-  const prefix = rule.replace(SEPARATORS, '');
+  const prefix = normalise(rule.replace(SEPARATORS, ''), plan);
   if (prefix === '') return failClosed;
-  return bare.startsWith(prefix);
+  return forms.some((f) => f.replace(/[,W]/g, '').startsWith(prefix));
 }
 
 export function checkNumber(rules: NumberRules, typed: string): NumberCheck {
   if (typeof typed !== 'string') return { ok: false, reason: 'no number given' };
   if (typed.length > MAX_TYPED_LENGTH) return { ok: false, reason: 'the number is far too long' };
-  const dial = typed.replace(SEPARATORS, '');
-  if (dial === '') return { ok: false, reason: 'no number given' };
+  const stripped = typed.replace(SEPARATORS, '');
+  if (stripped === '') return { ok: false, reason: 'no number given' };
 
   // Only modifiers that are both allowed by the rules and known dial modifiers.
   const modifiers = [...rules.modifiers].filter((c) => DIAL_MODIFIERS.includes(c));
-  for (const c of dial) {
+  for (const c of stripped) {
     if (!(c >= '0' && c <= '9') && !modifiers.includes(c)) {
       const allowed = modifiers.length ? `digits and ${modifiers.join(' ')}` : 'digits';
       return { ok: false, reason: `the number may contain only ${allowed}` };
     }
   }
-  if (dial.indexOf('+') > 0) return { ok: false, reason: '+ is only allowed at the start of a number' };
+  if (stripped.indexOf('+') > 0) return { ok: false, reason: '+ is only allowed at the start of a number' };
+  if (/[*#]/.test(stripped) && rules.serviceCodes !== true) {
+    return { ok: false, reason: 'service codes (* and #) are not allowed for this entry' };
+  }
 
+  const plan = planOf(rules);
+  const dial = normalise(stripped, plan);
   const digits = dial.replace(/[^0-9]/g, '').length;
   if (digits < rules.minLength) {
     return { ok: false, reason: `the number has ${digits} digits, at least ${rules.minLength} are needed` };
@@ -102,12 +112,15 @@ export function checkNumber(rules: NumberRules, typed: string): NumberCheck {
   if (!isDialable(dial)) return { ok: false, reason: 'the number cannot be dialled' };
 
   const bare = dial.replace(/[,W]/g, '');
+  // Every part between service-code characters is a number of its own for deny.
+  const parts = bare.split(/[*#]/).filter((p) => p !== '');
+  const denyForms = [dial, bare, ...parts.map((p) => normalise(p, plan))];
   for (const rule of rules.deny) {
-    if (ruleMatches(rule, dial, bare, true)) {
+    if (ruleMatches(rule, denyForms, plan, true)) {
       return { ok: false, reason: `the number is refused by deny rule ${JSON.stringify(rule)}` };
     }
   }
-  if (rules.allow.length > 0 && !rules.allow.some((rule) => ruleMatches(rule, dial, bare, false))) {
+  if (rules.allow.length > 0 && !rules.allow.some((rule) => ruleMatches(rule, [bare, dial], plan, false))) {
     return { ok: false, reason: 'the number matches none of the allowed numbers' };
   }
   return { ok: true, dial };
@@ -149,7 +162,8 @@ export function screenCallerId(rules: string[], callerId: string | undefined): b
 
 /**
  * The number to dial for an entry: the caller's typed number checked against the
- * entry's rules, or the configured fixed one (checked as dialable all the same).
+ * entry's rules, or the configured fixed one (normalised, and checked as dialable all
+ * the same). This is the function the session calls right before it asks for the dial.
  */
 export function resolveCallback(entry: CallbackEntry, typed?: string): NumberCheck {
   if (entry.callerSupplies) {
@@ -157,7 +171,8 @@ export function resolveCallback(entry: CallbackEntry, typed?: string): NumberChe
     return checkNumber(entry.rules, typed);
   }
   if (entry.number === undefined) return { ok: false, reason: 'the entry has no call-back number' };
-  const dial = entry.number.replace(SEPARATORS, '');
+  // The operator's number is trusted with * and #, but its + is dialled as the prefix too.
+  const dial = normalise(entry.number.replace(SEPARATORS, ''), planOf(entry.rules));
   if (!isDialable(dial)) return { ok: false, reason: 'the configured call-back number cannot be dialled' };
   return { ok: true, dial };
 }

@@ -1,28 +1,19 @@
+import type { PppOutcome, TerminateCause } from '../call-end.js';
 /**
  * What pppd's exit status means for a call. Codes are pppd's own (pppd.h EXIT_*, 0..21);
  * the terminate causes are RFC 2866 Acct-Terminate-Cause words, mapped the way pppd's
  * RADIUS plugin does (radius.c), so accounting records read like a NAS's. Admin-Reset is
  * ours: pppd killed by a signal it could not handle (SIGKILL after the grace time).
  */
-export type TerminateCause =
-  | 'User-Request'
-  | 'Lost-Carrier'
-  | 'Idle-Timeout'
-  | 'Session-Timeout'
-  | 'Callback'
-  | 'Port-Error'
-  | 'Service-Unavailable'
-  | 'NAS-Error'
-  | 'NAS-Request'
-  | 'Admin-Reset';
+export type { TerminateCause };
 
 export interface PppdOutcome {
-  outcome: string;
+  outcome: PppOutcome;
   terminateCause: TerminateCause;
   description: string;
 }
 
-const CODES: Readonly<Record<number, PppdOutcome>> = Object.freeze({
+const CODES: Readonly<Record<number, PppdOutcome & { outcome: PppOutcome }>> = Object.freeze({
   0: {
     outcome: 'ok',
     terminateCause: 'User-Request',
@@ -145,3 +136,35 @@ export function pppdOutcome(code: number | null, signal: string | null, log?: st
 
 /** Every exit code pppd defines, for tests and documentation. */
 export const PPPD_EXIT_CODES: readonly number[] = Object.freeze(Object.keys(CODES).map(Number));
+
+/** pppd could not run at all: the operator must act (kernel, options, permissions, tty). */
+const PPPD_BROKEN = new Set([
+  'fatal-error',
+  'option-error',
+  'not-root',
+  'no-kernel-ppp',
+  'lock-failed',
+  'open-failed',
+  'pty-command-failed',
+  'init-failed',
+  'crashed',
+  'unknown-exit',
+]);
+/** The link failed for a reason on the peer's side or the line's. */
+const PPPD_FAILED = new Set([
+  'negotiation-failed',
+  'peer-auth-failed',
+  'auth-to-peer-failed',
+  'cnid-auth-failed',
+  'loopback',
+  'connect-failed',
+  'killed',
+]);
+
+/** The log level of pppd's exit: an error when pppd cannot work, a warning when the link failed. */
+export function pppdExitLevel(outcome: string): 'error' | 'warn' | 'info' {
+  const o = outcome.replace(/^ppp-/, '');
+  if (PPPD_BROKEN.has(o)) return 'error';
+  if (PPPD_FAILED.has(o)) return 'warn';
+  return 'info';
+}

@@ -1,7 +1,8 @@
-import { spawn } from 'node:child_process';
-import { closeSync, constants, openSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, closeSync, constants, existsSync, openSync } from 'node:fs';
 import { CallbackdError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { waitFor, within } from '../wait.js';
 
 /**
  * Hands the line to pppd: pppd gets the tty as its stdin and stdout and speaks PPP on it
@@ -26,11 +27,19 @@ import type { Logger } from '../log.js';
  */
 export interface PppRun {
   pid: number;
-  /** Resolves when pppd has exited and its stderr is drained. Never rejects. */
+  /**
+   * Resolves when pppd itself has exited, with its own exit status; its stderr is
+   * drained for at most stderrDrainMs more (a child that pppd or a wrapper left behind
+   * may hold stderr open for its whole life). Never rejects.
+   */
   exited: Promise<{ code: number | null; signal: string | null }>;
-  /** SIGTERM, then SIGKILL after graceMs; resolves once pppd is gone. */
+  /** SIGTERM to pppd's process group, then SIGKILL after graceMs; resolves once pppd is gone. */
   stop(graceMs: number): Promise<void>;
-  /** SIGHUP: what the kernel sends pppd when carrier drops; pppd exits 16 (modem hung up). */
+  /**
+   * What the kernel does on carrier loss, for lines whose carrier it cannot see (ptys):
+   * SIGHUP to the process group (pppd exits 16), then SIGTERM and SIGKILL, each
+   * hangupGraceMs later, for a child that ignores the hang-up.
+   */
   hangup(): void;
   /** The last few KiB pppd wrote to stderr, for logs and accounting. */
   stderrTail(): string;
@@ -47,9 +56,30 @@ export interface HandOverOptions {
   log: Logger;
   /** Bytes of stderr kept for stderrTail(). */
   tailBytes?: number;
+  /** How long stderr may stay open after pppd has exited. */
+  stderrDrainMs?: number;
+  /** hangup(): between SIGHUP, SIGTERM and SIGKILL (the session passes `ppp_stop`). */
+  hangupGraceMs?: number;
+  /**
+   * Hand the tty over as a modem line (CLOCAL off, HUPCL on) and make it the child's
+   * controlling tty, so the kernel's hang-up on carrier loss reaches the child whatever
+   * it is. Default true; off only for tests that run without stty and setsid.
+   */
+  modemLine?: boolean;
 }
 
 const DEFAULT_TAIL = 8 * 1024;
+const DEFAULT_STDERR_DRAIN_MS = 250;
+/**
+ * Real pppd may need seconds after SIGHUP when the peer had just ended LCP (seen over
+ * 1.5 s under user-mode-linux). A pppd killed early loses its outcome and leaves the tty
+ * in PPP's line discipline (a pty keeps it), so SIGKILL is only for a child that
+ * ignored both signals for the whole grace.
+ */
+const DEFAULT_HANGUP_GRACE_MS = 1_000;
+/** util-linux and coreutils, Essential in Debian; run with argv arrays, never a shell. */
+const SETSID = '/usr/bin/setsid';
+const STTY = 'stty';
 
 export async function handOverToPppd(o: HandOverOptions): Promise<PppRun> {
   let fd: number;
@@ -70,22 +100,50 @@ export async function handOverToPppd(o: HandOverOptions): Promise<PppRun> {
   };
   try {
     await o.closeLine();
-    // detached: pppd gets its own session, so a Ctrl-C meant for a foreground callbackd
-    // does not reach it; callbackd stops it deliberately with stop().
-    const child = spawn(o.file, o.args, {
-      stdio: [fd, fd, 'pipe'],
-      env: o.env ?? process.env,
-      detached: true,
-    });
+    const modemLine = o.modemLine ?? true;
+    if (modemLine) await setModemLine(fd, o);
+    // pppd gets its own session and process group, so a Ctrl-C meant for a foreground
+    // callbackd does not reach it and callbackd can signal pppd with everything it
+    // started. With setsid --ctty (not detached: setsid then execs without forking, so
+    // the pid stays pppd's) the tty becomes the session's controlling tty, as with
+    // mgetty and login: the kernel's SIGHUP on carrier loss reaches the child.
+    const ctty = modemLine && existsSync(SETSID);
+    if (ctty && o.file.includes('/')) {
+      try {
+        accessSync(o.file, constants.X_OK);
+      } catch (err) {
+        throw new CallbackdError(
+          'PPP_SPAWN',
+          `cannot start ${o.file}: ${String(err)}`,
+          { file: o.file },
+          err,
+        );
+      }
+    }
+    const child = ctty
+      ? spawn(SETSID, ['--ctty', o.file, ...o.args], { stdio: [fd, fd, 'pipe'], env: o.env ?? process.env })
+      : spawn(o.file, o.args, { stdio: [fd, fd, 'pipe'], env: o.env ?? process.env, detached: true });
     const pid = child.pid;
     if (pid === undefined) {
       // spawn reports ENOENT/EACCES asynchronously through 'error'.
       const err = await new Promise<Error>((res) => child.once('error', res));
       throw new CallbackdError('PPP_SPAWN', `cannot start ${o.file}: ${err.message}`, { file: o.file }, err);
     }
+    const run = watch(child, pid, o);
+    if (ctty) {
+      // setsid(1) reports an exec failure as exit 126 or 127, with its message on stderr.
+      const failed = await execFailure(child);
+      if (failed) {
+        await run.exited;
+        throw new CallbackdError(
+          'PPP_SPAWN',
+          `cannot start ${o.file}: ${run.stderrTail().trim() || `exit ${failed}`}`,
+          { file: o.file },
+        );
+      }
+    }
     const handed = o.lock?.handOver(pid);
     closeFd();
-    const run = watch(child, pid, o);
     try {
       await handed;
     } catch (err) {
@@ -98,8 +156,61 @@ export async function handOverToPppd(o: HandOverOptions): Promise<PppRun> {
   }
 }
 
-function watch(child: ReturnType<typeof spawn>, pid: number, o: HandOverOptions): PppRun {
+/**
+ * CLOCAL off and HUPCL on, as mgetty sets the line before login: carrier loss then
+ * hangs the tty up in the kernel. Node cannot set termios; stty acts on its stdin.
+ * A failure is logged, not fatal: the hand-over still works, only without that help.
+ */
+async function setModemLine(fd: number, o: HandOverOptions): Promise<void> {
+  const c = spawn(STTY, ['-clocal', 'hupcl'], { stdio: [fd, 'ignore', 'pipe'] });
+  let err = '';
+  c.stderr?.setEncoding('utf8');
+  c.stderr?.on('data', (t: string) => (err = (err + t).slice(-500)));
+  // stty waits for output to drain (TCSADRAIN): a line stuck in flow control gets a deadline.
+  const code = await waitFor<number | null | 'timeout'>(
+    (done) => {
+      const onError = (e: Error) => {
+        err = e.message;
+        done(null);
+      };
+      c.once('error', onError);
+      c.once('close', done);
+      return () => {
+        c.off('error', onError);
+        c.off('close', done);
+      };
+    },
+    { timeoutMs: STTY_DEADLINE_MS, onTimeout: () => 'timeout' as const },
+  );
+  if (code === 'timeout') c.kill('SIGKILL');
+  if (code !== 0)
+    o.log.warn({ event: 'tty-modem-mode-failed', tty: o.ttyPath, err: err.trim() || `exit ${String(code)}` });
+}
+const STTY_DEADLINE_MS = 2_000;
+
+/**
+ * setsid(1)'s exit code when it could not exec the program (126, 127) within a moment,
+ * else undefined: the program runs, and its own exit comes later.
+ */
+function execFailure(child: ChildProcess): Promise<number | undefined> {
+  if (child.exitCode !== null) return Promise.resolve(isExecFailure(child.exitCode));
+  return waitFor<number | undefined>(
+    (done) => {
+      const onExit = (code: number | null) => done(isExecFailure(code));
+      child.once('exit', onExit);
+      return () => child.off('exit', onExit);
+    },
+    { timeoutMs: EXEC_CHECK_MS, onTimeout: () => undefined },
+  );
+}
+const isExecFailure = (code: number | null) => (code === 126 || code === 127 ? code : undefined);
+/** setsid execs at once; a program that has not failed by then has started. */
+const EXEC_CHECK_MS = 100;
+
+function watch(child: ChildProcess, pid: number, o: HandOverOptions): PppRun {
   const tailBytes = o.tailBytes ?? DEFAULT_TAIL;
+  const drainMs = o.stderrDrainMs ?? DEFAULT_STDERR_DRAIN_MS;
+  const graceMs = o.hangupGraceMs ?? DEFAULT_HANGUP_GRACE_MS;
   let tail = '';
   let partial = '';
   child.stderr?.setEncoding('utf8');
@@ -110,32 +221,59 @@ function watch(child: ReturnType<typeof spawn>, pid: number, o: HandOverOptions)
     for (const line of lines) if (line.trim()) o.log.info({ event: 'pppd', pid, msg: line.trimEnd() });
   });
   let done = false;
+  /** Signals pppd's process group: pppd and anything it or a wrapper started. */
+  const signalGroup = (sig: NodeJS.Signals): void => {
+    try {
+      process.kill(-pid, sig);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH')
+        o.log.warn({ event: 'pppd-signal-failed', pid, signal: sig, err: String(err) });
+    }
+  };
+  const stderrClosed = new Promise<void>((res) => {
+    if (!child.stderr || child.stderr.closed) return res();
+    child.stderr.once('close', () => res());
+  });
+  // The status is the process's own ('exit'), not stderr closing ('close').
   const exited = new Promise<{ code: number | null; signal: string | null }>((res) => {
-    child.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
+    child.once('exit', (code: number | null, signal: NodeJS.Signals | null) => {
       done = true;
-      if (partial.trim()) o.log.info({ event: 'pppd', pid, msg: partial.trimEnd() });
-      res({ code, signal });
+      void within(stderrClosed, drainMs, () => 'open' as const).then((r) => {
+        if (r === 'open') {
+          // Something pppd left behind holds stderr: stop reading it, end the leftovers.
+          o.log.warn({ event: 'pppd-leftover', pid, drainMs }, 'pppd exited; a child still holds its stderr');
+          child.stderr?.destroy();
+          signalGroup('SIGTERM');
+        }
+        if (partial.trim()) o.log.info({ event: 'pppd', pid, msg: partial.trimEnd() });
+        partial = '';
+        res({ code, signal });
+      });
     });
   });
   child.on('error', (err) => o.log.warn({ event: 'pppd-signal-failed', pid, err: String(err) }));
 
-  const stop = async (graceMs: number): Promise<void> => {
+  const stop = async (stopGraceMs: number): Promise<void> => {
     if (done) return;
-    child.kill('SIGTERM');
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((res) => {
-      timer = setTimeout(() => res('late'), graceMs);
-    });
-    const first = await Promise.race([exited, late]);
-    clearTimeout(timer);
-    if (first === 'late' && !done) {
-      o.log.warn({ event: 'pppd-kill', pid, graceMs });
-      child.kill('SIGKILL');
-      await exited;
+    signalGroup('SIGTERM');
+    if ((await within(exited, stopGraceMs, () => 'late' as const)) === 'late' && !done) {
+      o.log.warn({ event: 'pppd-kill', pid, graceMs: stopGraceMs });
+      signalGroup('SIGKILL');
     }
+    await exited;
   };
+  let hangingUp = false;
   const hangup = (): void => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGHUP');
+    if (done || hangingUp) return;
+    hangingUp = true;
+    void (async () => {
+      for (const sig of ['SIGHUP', 'SIGTERM', 'SIGKILL'] as const) {
+        if (done) return;
+        if (sig !== 'SIGHUP') o.log.warn({ event: 'pppd-ignores-hangup', pid, signal: sig, graceMs });
+        signalGroup(sig);
+        if ((await within(exited, graceMs, () => 'late' as const)) !== 'late') return;
+      }
+    })();
   };
   return { pid, exited, stop, hangup, stderrTail: () => tail };
 }

@@ -1,5 +1,11 @@
 export { buildPppdArgv, papRequiredAtEnd, type PppdArgv } from './argv.js';
-export { pppdOutcome, PPPD_EXIT_CODES, type PppdOutcome, type TerminateCause } from './exit-codes.js';
+export {
+  pppdOutcome,
+  pppdExitLevel,
+  PPPD_EXIT_CODES,
+  type PppdOutcome,
+  type TerminateCause,
+} from './exit-codes.js';
 export { handOverToPppd, type PppRun, type HandOverOptions } from './handover.js';
 export { startPppd } from './start.js';
 export { pppdTraffic } from './traffic.js';

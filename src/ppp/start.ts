@@ -1,3 +1,4 @@
+import { pppdForLine } from '../config/pppd-line.js';
 import type { Config, LineConfig, PppUser } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { buildPppdArgv } from './argv.js';
@@ -17,7 +18,7 @@ export async function startPppd(o: {
   lock?: { handOver(pid: number): void | Promise<void> };
   log: Logger;
 }): Promise<PppRun> {
-  const { file, args } = buildPppdArgv(o.config.pppd, {
+  const { file, args } = buildPppdArgv(pppdForLine(o.config, o.line), {
     user: o.user,
     autoPpp: o.autoPpp,
     lineName: o.line.name,
@@ -29,5 +30,7 @@ export async function startPppd(o: {
     args,
     lock: o.lock,
     log: o.log,
+    // The hang-up escalation waits as long as a stop does: real pppd gets its time.
+    hangupGraceMs: o.line.timing.pppStopMs,
   });
 }

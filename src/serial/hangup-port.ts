@@ -2,7 +2,7 @@ import { read } from 'node:fs';
 import { promisify } from 'node:util';
 import { unixRead } from '@serialport/bindings-cpp/dist/unix-read.js';
 import { SerialPort } from 'serialport';
-import type { PortClass, PortOpenOptions } from './serial-transport.js';
+import type { PortClass, PortOpenOptions } from './port.js';
 
 /**
  * SerialPort with one fix for Linux: noticing that the tty hung up.

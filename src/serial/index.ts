@@ -17,3 +17,4 @@ export {
   type AcquireResult,
 } from './lock.js';
 export { abortableDelay, openWithRetry, type OpenWithRetryOptions } from './open-line.js';
+export { connectSimSignals, type SimSignalsClient, type SimSignalsOptions } from './sim-signals.js';

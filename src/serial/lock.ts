@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { promises as fsp, unlinkSync, readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, promises as fsp, readSync, unlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { CallbackdError, errnoCode } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -9,6 +9,12 @@ import type { Logger } from '../log.js';
  * LCK..<device base name> in the lock directory holds the owner's PID as `%10d\n`.
  * Creation is atomic (write a temp file, then link() it into place), so two programs
  * racing for the line cannot both win.
+ *
+ * The lock directory is world-writable (/run/lock is 1777), so anything may sit at
+ * our path. Lock files are opened with O_NONBLOCK|O_NOFOLLOW and read only when they
+ * are regular files: a FIFO would block a read forever, a symlink could point at any
+ * file. Anything else is a LOCK_FAILED error (the line's open loop logs it and backs
+ * off), never a hang and never a crash. A full or vanished directory is LOCK_FAILED too.
  */
 
 export type AcquireResult = { ok: true } | { ok: false; heldBy: number };
@@ -36,6 +42,67 @@ export function parseLockPid(content: Buffer): number | undefined {
     return pid > 0 ? pid : undefined;
   }
   return undefined;
+}
+
+/** Longest lock file we read: an HDB lock is 11 bytes. */
+const MAX_LOCK_BYTES = 64;
+const OPEN_LOCK_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW;
+
+function notRegular(path: string, what: string): Error {
+  return Object.assign(new Error(`${path} is ${what}, not a regular file; refusing it`), {
+    code: 'ENOTREG',
+  });
+}
+
+/** Why a lock path cannot be read: an errno from open(O_NOFOLLOW) or fstat's file type. */
+function describeType(st: { isFIFO(): boolean; isSocket(): boolean; isDirectory(): boolean }): string {
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  if (st.isDirectory()) return 'a directory';
+  return 'a device or special file';
+}
+
+/**
+ * Reads a lock file without following a symlink and without blocking: the content, or
+ * null when there is none. Throws ENOTREG for anything but a regular file.
+ */
+export async function readLockFile(path: string): Promise<Buffer | null> {
+  let fh: fsp.FileHandle;
+  try {
+    fh = await fsp.open(path, OPEN_LOCK_FLAGS);
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return null;
+    if (errnoCode(e) === 'ELOOP') throw notRegular(path, 'a symbolic link');
+    throw e;
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw notRegular(path, describeType(st));
+    const buf = Buffer.alloc(MAX_LOCK_BYTES);
+    const { bytesRead } = await fh.read(buf, 0, MAX_LOCK_BYTES, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
+}
+
+/** readLockFile for exit handlers: synchronous; null for missing or anything odd. */
+function readLockFileSync(path: string): Buffer | null {
+  let fd: number;
+  try {
+    fd = openSync(path, OPEN_LOCK_FLAGS);
+  } catch {
+    return null;
+  }
+  try {
+    if (!fstatSync(fd).isFile()) return null;
+    const buf = Buffer.alloc(MAX_LOCK_BYTES);
+    return buf.subarray(0, readSync(fd, buf, 0, MAX_LOCK_BYTES, 0));
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** True when a process with this PID exists (EPERM: exists, but belongs to someone else). */
@@ -95,7 +162,14 @@ export class UucpLock {
   async release(): Promise<void> {
     held.delete(this);
     this.handedTo = undefined;
-    const owner = await this.readOwner();
+    let owner: number | 'missing' | undefined;
+    try {
+      owner = await this.readOwner();
+    } catch (e) {
+      // Not ours to remove (a FIFO or symlink someone planted): leave it, say so.
+      this.log?.warn({ event: 'lock-release-failed', path: this.path, err: String(e) });
+      return;
+    }
     if (owner !== this.pid) return;
     await fsp.unlink(this.path).catch((e) => {
       if (errnoCode(e) !== 'ENOENT')
@@ -138,19 +212,22 @@ export class UucpLock {
 
   /** Who holds the lock now: a PID, 'missing', or undefined for unreadable content. */
   async readOwner(): Promise<number | 'missing' | undefined> {
+    let content: Buffer | null;
     try {
-      return parseLockPid(await fsp.readFile(this.path));
+      content = await readLockFile(this.path);
     } catch (e) {
-      if (errnoCode(e) === 'ENOENT') return 'missing';
       throw this.failed('read', e);
     }
+    return content === null ? 'missing' : parseLockPid(content);
   }
 
   /** For exit handlers: removes the lock if it holds our PID or a handed-to PID that is gone. */
   releaseSync(): void {
     held.delete(this);
     try {
-      const owner = parseLockPid(readFileSync(this.path));
+      const content = readLockFileSync(this.path);
+      if (content === null) return;
+      const owner = parseLockPid(content);
       const ours = owner === this.pid || (owner !== undefined && owner === this.handedTo && !pidAlive(owner));
       if (ours) unlinkSync(this.path);
     } catch {
@@ -161,8 +238,14 @@ export class UucpLock {
   private async writeTemp(pid: number): Promise<string> {
     const tmp = join(this.dir, `LTMP.${this.pid}.${randomBytes(4).toString('hex')}`);
     try {
-      await fsp.writeFile(tmp, formatLockPid(pid), { mode: 0o644, flag: 'wx' });
-      await fsp.chmod(tmp, 0o644); // the umask must not make the lock unreadable for others
+      // O_EXCL: never through a symlink; fchmod on the handle, never by path.
+      const fh = await fsp.open(tmp, 'wx', 0o644);
+      try {
+        await fh.writeFile(formatLockPid(pid));
+        await fh.chmod(0o644); // the umask must not make the lock unreadable for others
+      } finally {
+        await fh.close();
+      }
     } catch (e) {
       await fsp.unlink(tmp).catch(() => undefined);
       throw this.failed('create', e);

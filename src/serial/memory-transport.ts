@@ -14,6 +14,8 @@ export class MemoryTransport implements Transport {
   /** Every DTR level set, in order (true = raised). */
   readonly dtrHistory: boolean[] = [];
   dtr = true;
+  /** Set false by tests to play a line without DTR control: setDtr then does nothing. */
+  dtrControl: boolean | undefined = true;
   /** Set by tests to make open() fail (e.g. with a DEVICE_MISSING CallbackdError). */
   openError: Error | undefined;
   /** When false, getCarrier() resolves undefined (a line that cannot tell). */
@@ -76,8 +78,12 @@ export class MemoryTransport implements Transport {
     this.opened = false;
   }
 
+  /** Set by tests: writes never complete, as on a tty stuck in flow control or PPP's line discipline. */
+  hangWrites = false;
+
   async write(data: Buffer | string): Promise<void> {
     if (!this.opened) throw new CallbackdError('LINE_CLOSED', `${this.path} is not open`);
+    if (this.hangWrites) return new Promise<void>(() => undefined);
     const b = Buffer.isBuffer(data) ? Buffer.from(data) : Buffer.from(data, 'latin1');
     this.written.push(b);
     for (const l of [...this.writeListeners]) l(b);
@@ -105,6 +111,7 @@ export class MemoryTransport implements Transport {
   }
 
   async setDtr(on: boolean): Promise<void> {
+    if (this.dtrControl === false) return;
     this.dtr = on;
     this.dtrHistory.push(on);
   }

@@ -1,11 +1,12 @@
 import { CallbackdError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Timing } from '../options.js';
+import { delay } from '../wait.js';
 import type { AcquireResult } from './lock.js';
 
 export interface OpenWithRetryOptions<T> {
   line: string;
-  timing: Pick<Timing, 'reopenMinMs' | 'reopenMaxMs' | 'lockRecheckMs'>;
+  /** Backoff for a line that will not open, and the lock re-check interval (ms). */
+  timing: { reopenMinMs: number; reopenMaxMs: number; lockRecheckMs: number };
   log: Logger;
   /** Opens the device (and usually inits the modem); throws on failure. */
   open: () => Promise<T>;
@@ -21,18 +22,7 @@ export interface OpenWithRetryOptions<T> {
 
 /** Resolves after ms, or rejects with ABORTED as soon as the signal fires. */
 export function abortableDelay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(aborted());
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(aborted());
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+  return delay(ms, signal, 'waiting for the line');
 }
 
 function aborted(): CallbackdError {

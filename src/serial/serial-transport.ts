@@ -1,32 +1,10 @@
-import { EventEmitter } from 'node:events';
 import { CallbackdError, errnoCode, type ErrorCode } from '../errors.js';
-import type { FlowControl } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { HangupAwarePort } from './hangup-port.js';
-import type { ModemSignals, Transport } from './transport.js';
+import type { PortClass, PortLike } from './port.js';
+import type { FlowControl, ModemSignals, Transport } from './transport.js';
 
-/** The part of serialport's stream we use; SerialPort and SerialPortMock both fit. */
-export interface PortLike extends EventEmitter {
-  readonly isOpen: boolean;
-  open(cb: (err: Error | null) => void): void;
-  close(cb?: (err: Error | null) => void): void;
-  write(data: Buffer | string, cb?: (err: Error | null | undefined) => void): boolean;
-  set(opts: { dtr?: boolean; rts?: boolean }, cb: (err: Error | null) => void): void;
-  get(cb: (err: Error | null, status?: { dcd: boolean }) => void): void;
-}
-
-export interface PortOpenOptions {
-  path: string;
-  baudRate: number;
-  autoOpen: false;
-  rtscts: boolean;
-  xon: boolean;
-  xoff: boolean;
-  hupcl: boolean;
-  lock: boolean;
-}
-
-export type PortClass = new (options: PortOpenOptions) => PortLike;
+export type { PortClass, PortLike, PortOpenOptions } from './port.js';
 
 export interface SerialTransportOptions {
   path: string;
@@ -55,6 +33,9 @@ export function classifySerialError(err: unknown): ErrorCode {
     return 'DEVICE_GONE';
   return 'DEVICE_GONE';
 }
+
+/** Device paths seen without DTR control (ENOTTY), so later hang-ups skip the drop. */
+const withoutDtr = new Set<string>();
 
 function isNoTty(err: unknown): boolean {
   return errnoCode(err) === 'ENOTTY' || /Inappropriate ioctl/i.test(String(err));
@@ -139,12 +120,15 @@ class SerialTransport implements Transport {
     // Writes on a disconnected port never call back: fail them here.
     for (const rejectWrite of [...this.pendingWrites]) rejectWrite(gone);
     this.pendingWrites.clear();
+    this.opts.signals?.release?.();
     if (this.closing) return;
     this.opts.log.error({ event: 'device-gone', path: this.path, err: err?.message });
     for (const l of [...this.closeListeners]) l(gone);
   }
 
   async close(): Promise<void> {
+    // The simulator's signals connection goes with the line (one per transport, not per reopen).
+    this.opts.signals?.release?.();
     const port = this.port;
     if (!port) return;
     this.closing = true;
@@ -203,8 +187,14 @@ class SerialTransport implements Transport {
     return this.opts.signals ? this.opts.signals.onCarrier(listener) : () => undefined;
   }
 
+  get dtrControl(): boolean | undefined {
+    if (this.opts.signals) return true;
+    return withoutDtr.has(this.path) ? false : undefined;
+  }
+
   async setDtr(on: boolean): Promise<void> {
     if (this.opts.signals) return this.opts.signals.setDtr(on);
+    if (withoutDtr.has(this.path)) return;
     const port = this.port;
     if (!port?.isOpen) throw new CallbackdError('LINE_CLOSED', `${this.path} is not open`);
     await new Promise<void>((resolve, reject) => {
@@ -219,6 +209,7 @@ class SerialTransport implements Transport {
               'line has no DTR control (not a serial port)',
             );
           this.warnedNoTty = true;
+          withoutDtr.add(this.path);
           return resolve();
         }
         reject(

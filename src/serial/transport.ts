@@ -1,3 +1,6 @@
+/** Flow control of a line; the same words as the config's `flow_control` (serial owns the type). */
+export type FlowControl = 'rtscts' | 'xonxoff' | 'none';
+
 /**
  * The byte pipe to one modem. Everything above src/serial talks to a Transport and
  * never to serialport directly, so that unit tests can use the in-memory one and the
@@ -18,6 +21,12 @@ export interface Transport {
   onUnexpectedClose(listener: (err: Error) => void): () => void;
   /** Raise or drop DTR. On hardware via ioctl; on a simulated line via the simulator. */
   setDtr(on: boolean): Promise<void>;
+  /**
+   * false once the line is known to have no DTR control (a pty without simulator
+   * signals, some USB adapters: the ioctl fails with ENOTTY); remembered per device
+   * path for the daemon's life. true or undefined otherwise.
+   */
+  readonly dtrControl?: boolean | undefined;
   /** DCD state, or undefined when the line cannot tell (then NO CARRIER text is the signal). */
   getCarrier(): Promise<boolean | undefined>;
   /**
@@ -42,4 +51,6 @@ export interface ModemSignals {
   getCarrier(): Promise<boolean>;
   /** Subscribe to carrier changes; returns the unsubscribe function. */
   onCarrier(listener: (on: boolean) => void): () => void;
+  /** Lets go of whatever connection carries the signals; called when the line closes. */
+  release?(): void;
 }

@@ -1,12 +1,13 @@
 import type { CallbackEntry, Config, LineConfig } from '../config/types.js';
 import { expandTokens, validLoginName } from '../login/index.js';
 import { asksSecret, identify, resolveCallback, screenCallerId, secretHashFor } from '../policy/index.js';
-import type { CallInfo, Claim, Effect, Input, Phase, State, Step } from './types.js';
+import type { DialFailure, Outcome, TerminateCause, Traffic } from '../call-end.js';
+import type { CallInfo, Claim, Effect, Input, LoginClock, Phase, State, Step, Transition } from './types.js';
 
 /**
  * The call state machine of one line: a pure function from (state, input) to the next
  * state and the effects to perform. No I/O, no clocks: `now` and read-only policy
- * queries arrive in the context. runner.ts performs the effects and feeds their
+ * queries arrive in the context. line-session.ts performs the effects and feeds their
  * results back as inputs; a state's single timer comes back as { type: 'timeout' }.
  */
 export interface MachineContext {
@@ -21,7 +22,10 @@ export interface MachineContext {
   answerDisabled(): boolean;
 }
 
-const stay = (state: State, effects: Effect[] = []): Step => ({ state, effects });
+/** A transition to `state` (which may equal the current tag: a new state value). */
+const to = (state: State, effects: Effect[] = []): Transition => ({ state, effects });
+/** No transition: the state, its timer and its generation stay as they are. */
+const none = (effects: Effect[] = []): Step => ({ effects });
 
 export function transition(state: State, input: Input, ctx: MachineContext): Step {
   if (input.type === 'stop') return stop(state);
@@ -32,7 +36,7 @@ export function transition(state: State, input: Input, ctx: MachineContext): Ste
       return onAnswering(state, input, ctx);
     case 'settling':
       return input.type === 'timeout'
-        ? promptLogin(state.call, state.phase, 0, ctx, true)
+        ? promptLogin(state.call, state.phase, 0, ctx, true, freshClock(ctx))
         : lost(state, input);
     case 'login':
       return onLogin(state, input, ctx);
@@ -40,22 +44,22 @@ export function transition(state: State, input: Input, ctx: MachineContext): Ste
       return onVerifying(state, input, ctx);
     case 'announcing':
       if (input.type === 'timeout' || input.type === 'carrier-lost') {
-        return stay({ tag: 'dropping', call: state.call, entry: state.entry, number: state.number }, [
+        return to({ tag: 'dropping', call: state.call, entry: state.entry, number: state.number }, [
           { do: 'hangup' },
         ]);
       }
-      return stay(state);
+      return none();
     case 'dropping':
-      if (input.type !== 'hung-up') return stay(state);
+      if (input.type !== 'hung-up') return none();
       if (dialsElsewhere(state.entry, ctx)) {
         const { call, entry, number } = state;
-        return stay({ tag: 'transferring', call, entry, number }, [{ do: 'transfer', call, entry, number }]);
+        return to({ tag: 'transferring', call, entry, number }, [{ do: 'transfer', call, entry, number }]);
       }
       return waitThenDial(state.call, state.entry, state.number, 1, state.entry.delayMs);
     case 'transferring':
       return onTransferring(state, input);
     case 'callback-wait':
-      if (input.type !== 'timeout') return stay(state);
+      if (input.type !== 'timeout') return none();
       return dial(state.call, state.entry, state.number, state.attempt, ctx);
     case 'dialing':
       return onDialing(state, input, ctx);
@@ -63,10 +67,10 @@ export function transition(state: State, input: Input, ctx: MachineContext): Ste
       return onPpp(state, input);
     case 'teardown':
       if (state.farewell && (input.type === 'timeout' || input.type === 'carrier-lost')) {
-        return stay({ ...state, farewell: false }, [{ do: 'hangup' }]);
+        return to({ ...state, farewell: false }, [{ do: 'hangup' }]);
       }
-      if (input.type !== 'hung-up') return stay(state);
-      return stay({ tag: 'idle' }, [
+      if (input.type !== 'hung-up') return none();
+      return to({ tag: 'idle' }, [
         {
           do: 'finish',
           call: state.call,
@@ -74,39 +78,42 @@ export function transition(state: State, input: Input, ctx: MachineContext): Ste
           terminateCause: state.terminateCause,
           detail: state.detail,
           pppExitCode: state.pppExitCode,
+          traffic: state.traffic,
         },
       ]);
     case 'stopped':
-      return stay(state);
+      return none();
   }
 }
 
 function stop(state: State): Step {
-  if (state.tag === 'stopped') return stay(state);
-  if (state.tag === 'ppp') return stay(state, [{ do: 'stop-ppp' }]);
-  if (state.tag === 'idle') return stay({ tag: 'stopped' });
+  if (state.tag === 'stopped') return none();
+  if (state.tag === 'ppp') return none([{ do: 'stop-ppp' }]);
+  if (state.tag === 'idle') return to({ tag: 'stopped' });
   const call = 'call' in state ? state.call : undefined;
   const effects: Effect[] = [];
   if (call) {
     effects.push({ do: 'finish', call, outcome: 'daemon-stopped', terminateCause: 'Admin-Reboot' });
   }
-  return stay({ tag: 'stopped' }, effects);
+  return to({ tag: 'stopped' }, effects);
 }
 
 function teardown(
   call: CallInfo | undefined,
-  outcome: string,
-  terminateCause: string,
+  outcome: Outcome,
+  terminateCause: TerminateCause,
   detail?: string,
-  pppExitCode?: number | null,
-): Step {
+  ppp?: { exitCode: number | null; traffic?: Traffic },
+): Transition {
   const log: Effect = {
     do: 'log',
-    level: 'info',
+    level: 'debug', // the call's one info line is call-end, once it is accounted
     event: 'call-ending',
     fields: { outcome, terminateCause, ...(detail ? { detail } : {}) },
   };
-  return stay({ tag: 'teardown', call, outcome, terminateCause, detail, pppExitCode }, [
+  const pppExitCode = ppp?.exitCode;
+  const traffic = ppp?.traffic;
+  return to({ tag: 'teardown', call, outcome, terminateCause, detail, pppExitCode, traffic }, [
     log,
     { do: 'hangup' },
   ]);
@@ -120,13 +127,13 @@ function farewell(
   call: CallInfo,
   text: string,
   ctx: MachineContext,
-  outcome: string,
-  terminateCause: string,
+  outcome: Outcome,
+  terminateCause: TerminateCause,
   detail?: string,
-): Step {
+): Transition {
   const end = teardown(call, outcome, terminateCause, detail);
   const log = end.effects.filter((e) => e.do === 'log');
-  return stay({ ...(end.state as Extract<State, { tag: 'teardown' }>), farewell: true }, [
+  return to({ ...(end.state as Extract<State, { tag: 'teardown' }>), farewell: true }, [
     ...log,
     { do: 'write', text },
     { do: 'timer', ms: ctx.line.timing.announceMs },
@@ -138,21 +145,21 @@ function lost(state: State, input: Input): Step {
   if (input.type === 'carrier-lost' && 'call' in state) {
     return teardown(state.call, 'carrier-lost', 'Lost-Carrier', `during ${state.tag}`);
   }
-  return stay(state);
+  return none();
 }
 
 function onIdle(input: Input, ctx: MachineContext): Step {
   if (input.type === 'callback') {
     const { call, entry, number } = input;
-    return stay({ tag: 'callback-wait', call, entry, number, attempt: 1 }, [
+    return to({ tag: 'callback-wait', call, entry, number, attempt: 1 }, [
       { do: 'log', level: 'info', event: 'callback-taken-over', fields: { entry: entry.name, number } },
       { do: 'timer', ms: entry.delayMs },
     ]);
   }
-  if (input.type !== 'ring' || !ctx.line.answer) return stay({ tag: 'idle' });
-  if (input.count < ctx.line.rings) return stay({ tag: 'idle' });
+  if (input.type !== 'ring' || !ctx.line.answer) return none();
+  if (input.count < ctx.line.rings) return none();
   if (ctx.answerDisabled()) {
-    return stay({ tag: 'idle' }, [
+    return none([
       {
         do: 'log',
         level: 'info',
@@ -162,7 +169,7 @@ function onIdle(input: Input, ctx: MachineContext): Step {
     ]);
   }
   if (input.callerId && ctx.isLocked([`cid:${input.callerId}`])) {
-    return stay({ tag: 'idle' }, [
+    return none([
       { do: 'log', level: 'warn', event: 'ring-ignored', fields: { reason: 'caller locked out' } },
     ]);
   }
@@ -172,19 +179,27 @@ function onIdle(input: Input, ctx: MachineContext): Step {
     callerId: input.callerId,
     logins: [],
   };
-  return stay({ tag: 'answering', call }, [{ do: 'answer' }]);
+  // The answer has its own timeout in the modem; this bound also covers what comes
+  // before it (the UUCP lock in a directory anyone can write to), so the state ends.
+  const t = ctx.line.timing;
+  return to({ tag: 'answering', call }, [
+    { do: 'answer' },
+    { do: 'timer', ms: t.answerMs + 2 * t.commandMs },
+  ]);
 }
 
 function onAnswering(state: Extract<State, { tag: 'answering' }>, input: Input, ctx: MachineContext): Step {
-  if (input.type !== 'answered') return stay(state);
+  if (input.type === 'timeout')
+    return teardown(state.call, 'answer-timeout', 'Lost-Carrier', 'no answer result in time');
+  if (input.type !== 'answered') return none();
   const r = input.result;
   // Another program (minicom, cu) has the line: we never picked up, so no call to end.
-  if (r.kind === 'lock-held') return stay({ tag: 'idle' });
-  if (r.kind !== 'connect' || !('text' in r)) {
+  if (r.kind === 'lock-held') return to({ tag: 'idle' });
+  if (r.kind !== 'connect') {
     return teardown(state.call, `answer-${r.kind}`, 'Lost-Carrier');
   }
   const call = { ...state.call, connect: r.text, speed: r.speed };
-  return stay({ tag: 'settling', call, phase: 1 }, [{ do: 'timer', ms: ctx.line.timing.settleMs }]);
+  return to({ tag: 'settling', call, phase: 1 }, [{ do: 'timer', ms: ctx.line.timing.settleMs }]);
 }
 
 function tokens(call: CallInfo, ctx: MachineContext, number?: string) {
@@ -203,20 +218,34 @@ function acceptsPpp(phase: Phase, ctx: MachineContext): boolean {
   return phase === 1 ? ctx.config.pppd.autoPppBeforeCallback : ctx.config.pppd.autoPppAfterCallback;
 }
 
-/** Shows the prompt (with the issue text first when `issue`) and arms the login timer. */
+/** A leg's login clock, started at its first prompt. */
+function freshClock(ctx: MachineContext): LoginClock {
+  return { deadline: ctx.now + ctx.line.timing.loginMs, warned: false };
+}
+
+/** The state timer for what is left of the leg's login time. */
+function clockTimer(clock: LoginClock, ctx: MachineContext): Effect {
+  return { do: 'timer', ms: Math.max(0, clock.deadline - ctx.now) };
+}
+
+/**
+ * Shows the prompt (with the issue text first when `issue`) and arms the login timer
+ * for what is left of the leg's login time: a new prompt never gives more time.
+ */
 function promptLogin(
   call: CallInfo,
   phase: Phase,
   failures: number,
   ctx: MachineContext,
   issue: boolean,
-): Step {
+  clock: LoginClock,
+): Transition {
   const login = ctx.config.login;
   const text = (issue ? login.issue : '') + login.prompt;
-  return stay({ tag: 'login', call, phase, step: 'name', failures, warned: false }, [
+  return to({ tag: 'login', call, phase, step: 'name', failures, clock }, [
     { do: 'reader', echo: true, detectPpp: acceptsPpp(phase, ctx) },
     { do: 'write', text: expandTokens(text, tokens(call, ctx)) },
-    { do: 'timer', ms: ctx.line.timing.loginMs },
+    clockTimer(clock, ctx),
   ]);
 }
 
@@ -241,42 +270,43 @@ function failureKeys(call: CallInfo, name?: string): string[] {
 
 /** A refused attempt: the same words whatever was wrong, so names cannot be probed. */
 function refuse(
-  state: { call: CallInfo; phase: Phase; failures: number },
+  state: { call: CallInfo; phase: Phase; failures: number; clock: LoginClock },
   ctx: MachineContext,
   name: string | undefined,
   why: string,
   message = 'Login incorrect',
-): Step {
+): Transition {
   const failures = state.failures + 1;
   const effects: Effect[] = [
     { do: 'failure', keys: failureKeys(state.call, name) },
-    { do: 'log', level: 'warn', event: 'login-refused', fields: { login: name, reason: why, failures } },
+    { do: 'log', level: 'notice', event: 'login-refused', fields: { login: name, reason: why, failures } },
   ];
   if (failures >= ctx.config.login.maxAttempts) {
     const bye = expandTokens(`\r\n${message}\r\n${ctx.config.login.goodbye}`, tokens(state.call, ctx));
     const end = farewell(state.call, bye, ctx, 'login-refused', 'User-Error', why);
-    return stay(end.state, [...effects, ...end.effects]);
+    return to(end.state, [...effects, ...end.effects]);
   }
-  const next = promptLogin(state.call, state.phase, failures, ctx, false);
-  return stay(next.state, [...effects, { do: 'write', text: `\r\n${message}\r\n` }, ...next.effects]);
+  const next = promptLogin(state.call, state.phase, failures, ctx, false, state.clock);
+  return to(next.state, [...effects, { do: 'write', text: `\r\n${message}\r\n` }, ...next.effects]);
 }
 
 function onLogin(state: Extract<State, { tag: 'login' }>, input: Input, ctx: MachineContext): Step {
   switch (input.type) {
     case 'timeout':
-      if (!state.warned && ctx.line.timing.loginGraceMs > 0) {
-        return stay({ ...state, warned: true }, [
+      if (!state.clock.warned && ctx.line.timing.loginGraceMs > 0) {
+        const clock = { deadline: ctx.now + ctx.line.timing.loginGraceMs, warned: true };
+        return to({ ...state, clock }, [
           { do: 'write', text: expandTokens(ctx.config.login.timeoutWarning, tokens(state.call, ctx)) },
-          { do: 'timer', ms: ctx.line.timing.loginGraceMs },
+          clockTimer(clock, ctx),
         ]);
       }
       return teardown(state.call, 'login-timeout', 'Idle-Timeout');
     case 'cancel':
-      return promptLogin(state.call, state.phase, state.failures, ctx, false);
+      return promptLogin(state.call, state.phase, state.failures, ctx, false, state.clock);
     case 'overlong':
       return refuse(state, ctx, undefined, 'input too long');
     case 'ppp-frame':
-      if (state.step !== 'name' || !acceptsPpp(state.phase, ctx)) return stay(state);
+      if (state.step !== 'name' || !acceptsPpp(state.phase, ctx)) return none();
       return startPpp(state.call, undefined, true);
     case 'line':
       return onLoginLine(state, input.text, ctx);
@@ -297,13 +327,14 @@ function onLoginLine(state: Extract<State, { tag: 'login' }>, text: string, ctx:
   }
   if (state.step === 'secret') {
     const claim = state.claim ?? { kind: 'unknown', name: '' };
-    return stay({ tag: 'verifying', call: state.call, phase: state.phase, failures: state.failures, claim }, [
+    const { call, phase, failures, clock } = state;
+    return to({ tag: 'verifying', call, phase, failures, claim, clock }, [
       { do: 'reader', echo: true, detectPpp: false },
       { do: 'verify', hash: secretHashFor(claimIdentity(claim)), secret: text },
     ]);
   }
   const name = text.trim();
-  if (name === '') return promptLogin(state.call, state.phase, state.failures, ctx, false);
+  if (name === '') return promptLogin(state.call, state.phase, state.failures, ctx, false, state.clock);
   if (!validLoginName(name, ctx.config.login.maxLength)) return refuse(state, ctx, undefined, 'invalid name');
   const shown = shownName(name, ctx);
   const call = { ...state.call, logins: [...state.call.logins, shown] };
@@ -336,38 +367,38 @@ function claimFor(name: string, phase: Phase, call: CallInfo, ctx: MachineContex
   return { kind: 'unknown', name };
 }
 
-function askSecret(state: Extract<State, { tag: 'login' }>, claim: Claim, ctx: MachineContext): Step {
+function askSecret(state: Extract<State, { tag: 'login' }>, claim: Claim, ctx: MachineContext): Transition {
   const prompt = expandTokens(ctx.config.login.passwordPrompt, tokens(state.call, ctx));
-  return stay({ ...state, step: 'secret', claim }, [
+  return to({ ...state, step: 'secret', claim }, [
     { do: 'reader', echo: false, detectPpp: false },
     { do: 'write', text: prompt },
-    { do: 'timer', ms: ctx.line.timing.loginMs },
+    clockTimer(state.clock, ctx),
   ]);
 }
 
 function onVerifying(state: Extract<State, { tag: 'verifying' }>, input: Input, ctx: MachineContext): Step {
   if (input.type === 'carrier-lost') return lost(state, input);
-  if (input.type !== 'verified') return stay(state);
+  if (input.type !== 'verified') return none();
   const name = shownName(state.claim.kind === 'unknown' ? state.claim.name : nameOf(state.claim), ctx);
   if (!input.ok || state.claim.kind === 'unknown') return refuse(state, ctx, name, 'wrong name or secret');
-  const base = { ...state, tag: 'login' as const, step: 'name' as const, warned: false };
+  const base = { ...state, tag: 'login' as const, step: 'name' as const };
   const next = afterSecret(base, state.claim, ctx);
-  return stay(next.state, [{ do: 'success', keys: failureKeys(state.call, name) }, ...next.effects]);
+  return to(next.state, [{ do: 'success', keys: failureKeys(state.call, name) }, ...next.effects]);
 }
 
 function nameOf(claim: Claim): string {
   return claim.kind === 'callback' ? claim.entry.name : claim.kind === 'ppp' ? claim.user.name : claim.name;
 }
 
-function afterSecret(state: Extract<State, { tag: 'login' }>, claim: Claim, ctx: MachineContext): Step {
+function afterSecret(state: Extract<State, { tag: 'login' }>, claim: Claim, ctx: MachineContext): Transition {
   if (claim.kind === 'ppp') return startPpp(state.call, claim, false);
   if (claim.kind !== 'callback') return refuse(state, ctx, shownName(claim.name, ctx), 'unknown name');
   const entry = claim.entry;
   if (entry.callerSupplies) {
-    return stay({ ...state, step: 'number', claim }, [
+    return to({ ...state, step: 'number', claim }, [
       { do: 'reader', echo: true, detectPpp: false },
       { do: 'write', text: '\r\nCall-back number: ' },
-      { do: 'timer', ms: ctx.line.timing.loginMs },
+      clockTimer(state.clock, ctx),
     ]);
   }
   const checked = resolveCallback(entry);
@@ -375,7 +406,7 @@ function afterSecret(state: Extract<State, { tag: 'login' }>, claim: Claim, ctx:
   return announce(state.call, entry, checked.dial, ctx);
 }
 
-function announce(call: CallInfo, entry: CallbackEntry, number: string, ctx: MachineContext): Step {
+function announce(call: CallInfo, entry: CallbackEntry, number: string, ctx: MachineContext): Transition {
   const limit = ctx.rateCheck(entry.name, number);
   if (!limit.ok) {
     const text = expandTokens(
@@ -386,7 +417,7 @@ function announce(call: CallInfo, entry: CallbackEntry, number: string, ctx: Mac
   }
   const withCb = { ...call, callback: { entry: entry.name, number, attempts: 0 } };
   const text = expandTokens(ctx.config.login.callbackMessage, tokens(call, ctx, number));
-  return stay({ tag: 'announcing', call: withCb, entry, number }, [
+  return to({ tag: 'announcing', call: withCb, entry, number }, [
     { do: 'record-callback', entry: entry.name, number },
     { do: 'log', level: 'info', event: 'callback-accepted', fields: { entry: entry.name, number } },
     { do: 'reader', echo: false, detectPpp: false },
@@ -405,9 +436,9 @@ function dialsElsewhere(entry: CallbackEntry, ctx: MachineContext): boolean {
  * writes its record; this one is free again. No line free: the call-back fails.
  */
 function onTransferring(state: Extract<State, { tag: 'transferring' }>, input: Input): Step {
-  if (input.type !== 'transferred') return stay(state);
+  if (input.type !== 'transferred') return none();
   if (input.ok) {
-    return stay({ tag: 'idle' }, [
+    return to({ tag: 'idle' }, [
       { do: 'log', level: 'info', event: 'callback-transferred', fields: { to: input.line } },
     ]);
   }
@@ -420,8 +451,8 @@ function waitThenDial(
   number: string,
   attempt: number,
   ms: number,
-): Step {
-  return stay({ tag: 'callback-wait', call, entry, number, attempt }, [{ do: 'timer', ms }]);
+): Transition {
+  return to({ tag: 'callback-wait', call, entry, number, attempt }, [{ do: 'timer', ms }]);
 }
 
 function dial(
@@ -430,9 +461,9 @@ function dial(
   number: string,
   attempt: number,
   ctx: MachineContext,
-): Step {
+): Transition {
   const cb = { entry: entry.name, number, attempts: attempt, lastOutcome: call.callback?.lastOutcome };
-  return stay({ tag: 'dialing', call: { ...call, callback: cb }, entry, number, attempt }, [
+  return to({ tag: 'dialing', call: { ...call, callback: cb }, entry, number, attempt }, [
     { do: 'log', level: 'info', event: 'dialing', fields: { number, attempt, of: entry.attempts } },
     { do: 'dial', number },
     { do: 'timer', ms: ctx.line.timing.dialMs + ctx.line.timing.commandMs },
@@ -440,21 +471,21 @@ function dial(
 }
 
 /** Outcomes after which another attempt cannot help: the modem refuses the command. */
-const FINAL_DIAL_OUTCOMES = new Set(['error']);
+const FINAL_DIAL_OUTCOMES: ReadonlySet<DialFailure> = new Set(['error']);
 
 function onDialing(state: Extract<State, { tag: 'dialing' }>, input: Input, ctx: MachineContext): Step {
-  let kind: string;
-  if (input.type === 'dialed') kind = input.result.kind;
-  else if (input.type === 'timeout') kind = 'timeout';
-  else return stay(state);
-  const call = { ...state.call, callback: { ...state.call.callback!, lastOutcome: kind } };
-  if (kind === 'connect' && input.type === 'dialed' && 'text' in input.result) {
-    const leg = { ...call, connect: input.result.text, speed: input.result.speed };
-    return stay({ tag: 'settling', call: leg, phase: 2 }, [
+  if (input.type !== 'dialed' && input.type !== 'timeout') return none();
+  const r = input.type === 'dialed' ? input.result : ({ kind: 'timeout' } as const);
+  if (r.kind === 'connect') {
+    const cb = { ...state.call.callback!, lastOutcome: r.kind };
+    const leg = { ...state.call, callback: cb, connect: r.text, speed: r.speed };
+    return to({ tag: 'settling', call: leg, phase: 2 }, [
       { do: 'log', level: 'info', event: 'callback-connected', fields: { attempt: state.attempt } },
       { do: 'timer', ms: ctx.line.timing.settleMs },
     ]);
   }
+  const kind: DialFailure = r.kind;
+  const call = { ...state.call, callback: { ...state.call.callback!, lastOutcome: kind } };
   const log: Effect = {
     do: 'log',
     level: 'warn',
@@ -463,11 +494,11 @@ function onDialing(state: Extract<State, { tag: 'dialing' }>, input: Input, ctx:
   };
   if (state.attempt >= state.entry.attempts || FINAL_DIAL_OUTCOMES.has(kind)) {
     const end = teardown(call, `callback-failed-${kind}`, 'Callback', `${state.attempt} attempt(s)`);
-    return stay(end.state, [log, ...end.effects]);
+    return to(end.state, [log, ...end.effects]);
   }
   // Back on hook (and the modem re-initialised) before the next try; the runner
   // finishes the hang-up before it arms the retry timer.
-  return stay(
+  return to(
     { tag: 'callback-wait', call, entry: state.entry, number: state.number, attempt: state.attempt + 1 },
     [log, { do: 'hangup' }, { do: 'timer', ms: state.entry.retryDelayMs }],
   );
@@ -477,9 +508,9 @@ function startPpp(
   call: CallInfo,
   claim: Extract<Claim, { kind: 'ppp' }> | undefined,
   autoPpp: boolean,
-): Step {
+): Transition {
   const next = { ...call, pppUser: claim?.user.name };
-  return stay({ tag: 'ppp', call: next, autoPpp }, [
+  return to({ tag: 'ppp', call: next, autoPpp }, [
     { do: 'log', level: 'info', event: 'ppp-start', fields: { user: claim?.user.name, autoPpp } },
     { do: 'ppp', user: claim?.user, autoPpp },
   ]);
@@ -487,9 +518,12 @@ function startPpp(
 
 function onPpp(state: Extract<State, { tag: 'ppp' }>, input: Input): Step {
   if (input.type === 'ppp-exit') {
-    return teardown(state.call, input.outcome, input.terminateCause, input.description, input.code);
+    return teardown(state.call, input.outcome, input.terminateCause, input.description, {
+      exitCode: input.code,
+      traffic: input.traffic,
+    });
   }
   if (input.type === 'ppp-failed')
     return teardown(state.call, 'ppp-spawn-failed', 'NAS-Error', input.message);
-  return stay(state);
+  return none();
 }

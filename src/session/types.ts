@@ -1,4 +1,6 @@
+import type { CallEnd, DialFailure, Outcome, TerminateCause, Traffic } from '../call-end.js';
 import type { CallbackEntry, PppUser } from '../config/types.js';
+import type { AnswerOutcome, DialOutcome } from '../modem/types.js';
 
 /**
  * The per-line state machine's vocabulary. States, inputs and effects are plain data
@@ -16,11 +18,22 @@ export interface CallInfo {
   /** Names typed at login (never secrets). */
   logins: string[];
   /** Call-back leg, once decided. */
-  callback?: { entry: string; number: string; attempts: number; lastOutcome?: string };
+  callback?: { entry: string; number: string; attempts: number; lastOutcome?: DialFailure | 'connect' };
   pppUser?: string;
 }
 
 export type Phase = 1 | 2;
+
+/**
+ * When the login of one leg times out. Set once at the leg's first prompt and carried
+ * through every re-prompt, refusal and secret check, so pressing Enter or ^U cannot
+ * keep a line held: `deadline` is absolute (the context's clock); `warned` says the
+ * one-minute warning has been given and `deadline` is the end of its grace time.
+ */
+export interface LoginClock {
+  deadline: number;
+  warned: boolean;
+}
 
 /** Who the caller claimed to be, while we check the secret. */
 export type Claim =
@@ -38,10 +51,11 @@ export type State =
       phase: Phase;
       step: 'name' | 'secret' | 'number';
       failures: number;
-      warned: boolean;
+      /** The login clock of this leg: set at the first prompt, never restarted. */
+      clock: LoginClock;
       claim?: Claim;
     }
-  | { tag: 'verifying'; call: CallInfo; phase: Phase; failures: number; claim: Claim }
+  | { tag: 'verifying'; call: CallInfo; phase: Phase; failures: number; claim: Claim; clock: LoginClock }
   | { tag: 'announcing'; call: CallInfo; entry: CallbackEntry; number: string }
   | { tag: 'dropping'; call: CallInfo; entry: CallbackEntry; number: string }
   /** Handing the call-back to another line (the entry's dial_lines). */
@@ -49,22 +63,21 @@ export type State =
   | { tag: 'callback-wait'; call: CallInfo; entry: CallbackEntry; number: string; attempt: number }
   | { tag: 'dialing'; call: CallInfo; entry: CallbackEntry; number: string; attempt: number }
   | { tag: 'ppp'; call: CallInfo; autoPpp: boolean }
-  | {
+  | ({
       tag: 'teardown';
       call?: CallInfo;
-      outcome: string;
-      terminateCause: string;
-      detail?: string;
-      pppExitCode?: number | null;
+      /** pppd's traffic report, when pppd ran. */
+      traffic?: Traffic;
       /** A last text is on its way to the caller: hang up when the state timer fires. */
       farewell?: boolean;
-    }
+    } & CallEnd)
   | { tag: 'stopped' };
 
 export type StateTag = State['tag'];
 
-export type AnswerResult = { kind: 'connect'; speed?: number; text: string } | { kind: string };
-export type DialResult = { kind: 'connect'; speed?: number; text: string } | { kind: string };
+/** The modem's answer outcome, or why the line could not even try. */
+export type AnswerResult = AnswerOutcome | { kind: 'lock-held' | 'line-down' };
+export type DialResult = DialOutcome | { kind: 'lock-held' | 'line-down' };
 
 export type Input =
   | { type: 'ring'; count: number; callerId?: string; now: number; callId: string }
@@ -78,7 +91,14 @@ export type Input =
   | { type: 'verified'; ok: boolean }
   | { type: 'hung-up' }
   | { type: 'dialed'; result: DialResult }
-  | { type: 'ppp-exit'; outcome: string; terminateCause: string; description: string; code: number | null }
+  | {
+      type: 'ppp-exit';
+      outcome: Outcome;
+      terminateCause: TerminateCause;
+      description: string;
+      code: number | null;
+      traffic?: Traffic;
+    }
   | { type: 'ppp-failed'; message: string }
   /** Another line's call asks this idle line to dial the call-back. */
   | { type: 'callback'; call: CallInfo; entry: CallbackEntry; number: string }
@@ -101,17 +121,23 @@ export type Effect =
   | { do: 'failure'; keys: string[] }
   | { do: 'success'; keys: string[] }
   | { do: 'record-callback'; entry: string; number: string }
+  | ({ do: 'finish'; call?: CallInfo; traffic?: Traffic } & CallEnd)
   | {
-      do: 'finish';
-      call?: CallInfo;
-      outcome: string;
-      terminateCause: string;
-      detail?: string;
-      pppExitCode?: number | null;
-    }
-  | { do: 'log'; level: 'info' | 'warn'; event: string; fields?: Record<string, unknown> };
+      do: 'log';
+      level: 'debug' | 'info' | 'notice' | 'warn';
+      event: string;
+      fields?: Record<string, unknown>;
+    };
 
-export interface Step {
+/** A transition to a new state value, with the effects to perform. */
+export interface Transition {
   state: State;
   effects: Effect[];
 }
+
+/**
+ * What the machine answers to an input: a transition, or none (`state` absent): the
+ * input was ignored or only produced effects; the state timer keeps running and the
+ * state's generation stays, so results in flight remain valid.
+ */
+export type Step = Transition | { state?: undefined; effects: Effect[] };

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SerialPort } from 'serialport';
 import { parseChat, runChat, type ChatIo } from './chat-script.js';
+import { waitFor } from '../wait.js';
 
 /**
  * The far end of a call-back, as a person's machine runs it: a chat script on a
@@ -72,18 +73,15 @@ export async function runRealChat(
 /** An open caller tty with the helpers a scripted peer needs. */
 export class CallerPort {
   private buffer = '';
-  private waiters: { test: (b: string) => boolean; resolve: () => void }[] = [];
+  /** Each returns true once it is done with the buffer (matched or aborted). */
+  private waiters: { test: (b: string) => boolean }[] = [];
   readonly received: Buffer[] = [];
 
   private constructor(private readonly port: SerialPort) {
     port.on('data', (b: Buffer) => {
       this.received.push(b);
       this.buffer = (this.buffer + b.toString('latin1')).slice(-8192);
-      this.waiters = this.waiters.filter((w) => {
-        if (!w.test(this.buffer)) return true;
-        w.resolve();
-        return false;
-      });
+      this.waiters = this.waiters.filter((w) => !w.test(this.buffer));
     });
     port.on('error', () => undefined);
   }
@@ -100,34 +98,40 @@ export class CallerPort {
     });
   }
 
+  /** Forgets what arrived so far: the next expect() sees only what comes after this. */
+  discard(): void {
+    this.buffer = '';
+    this.received.length = 0;
+  }
+
   /** Waits until the text seen so far (since the last consume) contains `text`. */
   expect(text: string, timeoutMs: number, aborts: string[] = []): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${JSON.stringify(text)}`));
-      }, timeoutMs);
-      const waiter = {
-        test: (b: string) => {
-          const abort = aborts.find((a) => b.includes(a));
-          if (abort) {
-            clearTimeout(timer);
-            reject(Object.assign(new Error(`chat aborted on ${JSON.stringify(abort)}`), { abort: true }));
+    return waitFor<void>(
+      (done, fail) => {
+        const waiter = {
+          test: (b: string) => {
+            const abort = aborts.find((a) => b.includes(a));
+            if (abort) {
+              fail(Object.assign(new Error(`chat aborted on ${JSON.stringify(abort)}`), { abort: true }));
+              return true;
+            }
+            const i = b.indexOf(text);
+            if (i < 0) return false;
+            this.buffer = b.slice(i + text.length);
+            done();
             return true;
-          }
-          const i = b.indexOf(text);
-          if (i < 0) return false;
-          this.buffer = b.slice(i + text.length);
-          return true;
-        },
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      };
-      if (!waiter.test(this.buffer)) this.waiters.push(waiter);
-      else waiter.resolve();
-    });
+          },
+        };
+        if (!waiter.test(this.buffer)) this.waiters.push(waiter);
+        return () => {
+          this.waiters = this.waiters.filter((w) => w !== waiter);
+        };
+      },
+      {
+        timeoutMs,
+        onTimeout: () => new Error(`timed out after ${timeoutMs} ms waiting for ${JSON.stringify(text)}`),
+      },
+    );
   }
 
   /**

@@ -14,6 +14,10 @@ import type { Exchange } from './exchange.js';
  */
 export interface ControlServer {
   readonly path: string;
+  /** Client connections open now. */
+  readonly connections: number;
+  /** Resolves once at most n client connections are open. */
+  whenConnectionsAtMost(n: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -23,6 +27,7 @@ const MAX_LINE = 4096;
 export async function serveControl(exchange: Exchange, socketPath: string): Promise<ControlServer> {
   await removeStaleSocket(socketPath);
   const sockets = new Set<Socket>();
+  const countWaiters = new Set<() => void>();
   const server: Server = createServer((sock) => {
     sockets.add(sock);
     const unwatch: (() => void)[] = [];
@@ -47,6 +52,7 @@ export async function serveControl(exchange: Exchange, socketPath: string): Prom
     sock.on('error', () => undefined);
     sock.on('close', () => {
       sockets.delete(sock);
+      for (const w of [...countWaiters]) w();
       for (const u of unwatch) u();
     });
 
@@ -88,6 +94,20 @@ export async function serveControl(exchange: Exchange, socketPath: string): Prom
   let closed = false;
   return {
     path: socketPath,
+    get connections() {
+      return sockets.size;
+    },
+    whenConnectionsAtMost(n: number) {
+      return new Promise<void>((resolve) => {
+        const check = () => {
+          if (sockets.size > n) return;
+          countWaiters.delete(check);
+          resolve();
+        };
+        countWaiters.add(check);
+        check();
+      });
+    },
     async close() {
       if (closed) return;
       closed = true;
@@ -119,5 +139,6 @@ async function removeStaleSocket(path: string): Promise<void> {
   await unlink(path);
 }
 
-export { connectSimSignals } from './control-client.js';
-export type { SimSignalsClient, SimSignalsOptions } from './control-client.js';
+// The client side lives with serial (the daemon uses it); re-exported for the simulator's users.
+export { connectSimSignals } from '../serial/sim-signals.js';
+export type { SimSignalsClient, SimSignalsOptions } from '../serial/sim-signals.js';

@@ -34,13 +34,15 @@ describe.skipIf(!umlAvailable())('two real pppd in user-mode-linux', () => {
     expect(server, why).toMatch(/remote IP address 192\.168\.1\.2\n/);
     expect(client, why).toMatch(/local {2}IP address 192\.168\.1\.2\n/);
     expect(readResult(dir, 'ping.log'), why).toContain('3 packets transmitted, 3 received');
-    // The client was stopped with SIGTERM (5); the server then saw the line hang up (16).
+    // The client was stopped with SIGTERM (5). The server saw its LCP TermReq and then the
+    // line hang up (16); if the hang-up comes later than the server's 3 s terminate timer
+    // (a loaded machine), it ends the link itself with the status of an up link (0).
     expect(value(out, 'client_rc'), why).toBe('5');
-    expect(value(out, 'server_rc'), why).toBe('16');
+    expect(['16', '0'], why).toContain(value(out, 'server_rc'));
     kept.push(dir);
   });
 
-  it('refuse a wrong PAP secret: server pppd exits 11, client 19', async () => {
+  it('refuse a wrong PAP secret: both pppd log the PAP failure and exit with a documented code', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'callbackd-e2e-pair-'));
     const run = await runUml({
       scenario,
@@ -52,10 +54,19 @@ describe.skipIf(!umlAvailable())('two real pppd in user-mode-linux', () => {
     const out = readResult(dir, 'scenario.log');
     console.log(`pppd pair, wrong secret: UML run ${run.ms} ms`);
     expect(run.scenarioCode, why).toBe(0);
-    expect(readResult(dir, 'server-pppd.log'), why).toContain('PAP peer authentication failed for pppuser');
-    expect(readResult(dir, 'server-pppd.log'), why).not.toContain('local  IP address');
-    expect(value(out, 'server_rc'), why).toBe('11');
-    expect(value(out, 'client_rc'), why).toBe('19');
+    const server = readResult(dir, 'server-pppd.log');
+    const client = readResult(dir, 'client-pppd.log');
+    // What both ends logged is the proof: the server refused the secret, the client was refused.
+    expect(server, why).toContain('PAP peer authentication failed for pppuser');
+    expect(client, why).toContain('PAP authentication failed');
+    expect(server, why).not.toContain('local  IP address');
+    expect(client, why).not.toContain('local  IP address');
+    // Exit codes race: both pppd send each other an LCP TermReq. The server ends with 11
+    // (peer auth failed) unless it sees the line hang up first (16). The client ends with 19
+    // (auth to peer failed), or 16 when the server's exit (socat closing the pair) reaches
+    // it first. Any other code is a different failure.
+    expect(['11', '16'], why).toContain(value(out, 'server_rc'));
+    expect(['19', '16'], why).toContain(value(out, 'client_rc'));
     kept.push(dir);
   });
 });

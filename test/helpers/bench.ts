@@ -143,7 +143,11 @@ export async function answerCallback(port: CallerPort): Promise<void> {
   await port.expect('login: ', 10_000);
 }
 
-/** A line to the pppd stand-in and its answer, over the handed-over tty. */
+/**
+ * A line to the pppd stand-in and its answer, over the handed-over tty. Resent every
+ * second until answered (what arrives before the child has the line is lost), for up
+ * to a minute: a loaded machine can take many seconds to start a Node child.
+ */
 export function pingStandin(port: CallerPort, text: string): Promise<void> {
-  return port.sendUntilAnswered(`${text}\n`, ` ${text}\n`);
+  return port.sendUntilAnswered(`${text}\n`, ` ${text}\n`, 60, 1_000);
 }

@@ -102,8 +102,13 @@ describe('callbackd demo (the README command)', () => {
   it.each(['auto', 'builtin'])(
     'goes through the whole call-back with --chat %s and exits 0',
     async (chat) => {
+      // On a failure, the demo's own transcript says which step did not come.
       const { stdout } = await run(process.execPath, [CLI, 'demo', '--ring-ms', '200', '--chat', chat], {
         timeout: 60_000,
+      }).catch((e: { stdout?: string; stderr?: string; message: string }) => {
+        throw new Error(
+          `${e.message}\n${String(e.stdout ?? '').slice(-3_000)}\n${String(e.stderr ?? '').slice(-1_000)}`,
+        );
       });
       expect(stdout).toContain('callback-accepted');
       expect(stdout).toContain('ATDT123456');

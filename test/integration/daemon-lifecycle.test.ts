@@ -62,7 +62,53 @@ describe('reload', () => {
   });
 });
 
+describe('reload, twice in a row', () => {
+  it('a line changed and changed back restarts once: one session on the tty, and it answers', async () => {
+    bench = await startBench();
+    const old = bench.daemon.supervisor.currentConfig;
+    const changed = { ...old, lines: old.lines.map((l) => ({ ...l, rings: 2 })) };
+    // The second reload arrives while the first is still stopping the line.
+    bench.daemon.supervisor.reload(changed);
+    bench.daemon.supervisor.reload(old);
+    await bench.tap.waitFor((e) => e.event === 'line-reloaded', 10_000);
+    await bench.tap.waitForCount((e) => e.event === 'line-ready', 2, 10_000);
+    // The tracked session owns the line: a second one would hold the tty while the
+    // tracked one failed to open it and its status stayed line-down.
+    const status = () => bench!.daemon.supervisor.statuses().find((s) => s.name === 'ttyS1')?.state;
+    await bench.tap.waitFor(() => status() === 'idle', 10_000, 'line idle');
+    const port = await bench.openCaller();
+    await dialIn(port);
+    expect(status()).not.toBe('line-down');
+    expect(bench.tap.events.filter((e) => e.event === 'line-reloaded')).toHaveLength(1);
+    expect(bench.tap.events.filter((e) => e.event === 'line-ready')).toHaveLength(2);
+  });
+});
+
 describe('stop', () => {
+  it('during a dial: the dial is cut short, the call recorded, and the daemon is down in time', async () => {
+    bench = await startBench((c) => ({
+      ...c,
+      lines: c.lines.map((l) => ({ ...l, timing: { ...l.timing, dialMs: 120_000 } })),
+    }));
+    const b = bench;
+    const port = await b.openCaller();
+    await dialIn(port);
+    await port.write('call\r');
+    await port.expect('NO CARRIER', 5_000);
+    // The exchange would answer NO ANSWER after a few rings; a silent modem makes the
+    // dial wait its whole timeout (two minutes here), as a real one can.
+    await b.exchange.waitFor(
+      (e) => e.type === 'command' && e.modem === SERVER && /^ATD/i.test(String(e.line)),
+      10_000,
+    );
+    b.server.setFaults({ silent: true });
+    await b.tap.waitFor((e) => e.event === 'dialing', 5_000);
+    await b.daemon.stop();
+    const end = await b.callEnd();
+    expect(end).toMatchObject({ outcome: 'daemon-stopped', terminateCause: 'Admin-Reboot' });
+    expect(existsSync(lockFile(b))).toBe(false);
+  });
+
   it('hangs up a call in progress, records it, and leaves no lock behind', async () => {
     bench = await startBench();
     const port = await bench.openCaller();

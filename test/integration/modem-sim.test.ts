@@ -137,10 +137,9 @@ describe('modem driver on the simulator', () => {
     const sim = await ex.addModem({ number: '100', faults: { silent: true } });
     const d = await drive(sim);
     open.push(d);
-    const started = Date.now();
     await expect(d.modem.init(MGETTY_INIT)).rejects.toMatchObject({ code: 'MODEM_NO_RESPONSE' });
-    // First try, recovery, second try: bounded by a few command timeouts.
-    expect(Date.now() - started).toBeLessThan(TIMING.commandMs * 4 + TIMING.escapeGuardMs * 3 + 1_000);
+    // First try, recovery, second try: a bounded number of commands, counted on the
+    // exchange's log rather than on the wall clock (a loaded machine stretches time).
     const silenced = ex.events.filter((e) => e.modem === '100' && e.type === 'fault' && e.fault === 'silent');
     expect(silenced.map((e) => e.line)).toEqual(['ATQ0V1H0', 'ATQ0V1H0', 'ATQ0V1H0']);
   });

@@ -1,13 +1,15 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import ts from 'typescript';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/log.js';
+import { createLogger, silentLogger } from '../../src/log.js';
+import { LogTap } from '../../src/log-tap.js';
 import { handOverToPppd, pppdOutcome, type PppRun } from '../../src/ppp/index.js';
 import { createSerialTransport } from '../../src/serial/serial-transport.js';
-import { parseLockPid, UucpLock } from '../../src/serial/lock.js';
+import { parseLockPid, pidAlive, UucpLock } from '../../src/serial/lock.js';
 import { isCallbackdError } from '../../src/errors.js';
 
 // Real pty, real serialport, real child process: the hand-over as the daemon does it,
@@ -175,5 +177,91 @@ describe('handing the line to a pppd stand-in', () => {
     // The tty is free again: the transport reopens it.
     await transport.open();
     expect(transport.isOpen).toBe(true);
+  });
+
+  /** A line handed to the stand-in with test-mode arguments; the log is tapped. */
+  async function handOverStandin(args: string[]) {
+    const { ptsName, master } = openPair();
+    const { transport, lock } = await lineAndLock(ptsName);
+    const tap = new LogTap();
+    const log = createLogger({ level: 'debug', destination: tap.stream });
+    let fromLine = '';
+    master.on('data', (b: Buffer) => (fromLine += b.toString('latin1')));
+    const run = await handOverToPppd({
+      ttyPath: ptsName,
+      closeLine: () => transport.close(),
+      file: process.execPath,
+      args: [standin, ...args],
+      lock,
+      log,
+    });
+    cleanups.push(async () => {
+      await run.stop(1_000);
+    });
+    await until(master, () => fromLine.includes('STANDIN-HELLO'), 'greeting');
+    return { run, master, tap, ptsName };
+  }
+
+  async function leftChild(tap: LogTap): Promise<number> {
+    const e = await tap.waitFor(
+      (e) => e.event === 'pppd' && /left child \d+/.test(String(e.msg)),
+      20_000,
+      'the stand-in naming its child',
+    );
+    const pid = Number(/left child (\d+)/.exec(String(e.msg))![1]);
+    await tap.waitFor(
+      (e) => e.event === 'pppd' && String(e.msg).includes('child: ready'),
+      20_000,
+      'the child ready (its SIGHUP handler in place)',
+    );
+    cleanups.push(() => {
+      if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
+    });
+    return pid;
+  }
+
+  /** Resolves once pid is gone (polled: a process not our child has no exit event). */
+  async function gone(pid: number): Promise<void> {
+    for (let i = 0; i < 2_000 && pidAlive(pid); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(pidAlive(pid)).toBe(false);
+  }
+
+  it("pppd's exit ends the call although a child it left holds its stderr; the leftover is ended", async () => {
+    const { run, master, tap } = await handOverStandin(['standin-leave-child']);
+    const child = await leftChild(tap);
+    master.write('BYE 0\n');
+    // The status is pppd's own, while its child still lives (it would for 1e6 s).
+    expect(await run.exited).toEqual({ code: 0, signal: null });
+    expect(tap.events.some((e) => e.event === 'pppd-leftover')).toBe(true);
+    await gone(child);
+  });
+
+  it("stop() signals pppd's process group: pppd and the child it left both end", async () => {
+    const { run, tap } = await handOverStandin(['standin-leave-child']);
+    const child = await leftChild(tap);
+    await run.stop(5_000);
+    expect(await run.exited).toEqual({ code: 5, signal: null });
+    await gone(child);
+  });
+
+  it('hangup() on a child that ignores SIGHUP and SIGTERM escalates to SIGKILL', async () => {
+    const { run, tap } = await handOverStandin(['standin-ignore-hup', 'standin-ignore-term']);
+    run.hangup();
+    expect(await run.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    const steps = tap.events.filter((e) => e.event === 'pppd-ignores-hangup').map((e) => e.signal);
+    expect(steps).toEqual(['SIGTERM', 'SIGKILL']);
+    expect(tap.events.some((e) => e.event === 'pppd' && String(e.msg).includes('SIGHUP ignored'))).toBe(true);
+  });
+
+  it('the child gets the tty as a modem line: CLOCAL off, HUPCL on, and as its controlling tty', async () => {
+    const { run, ptsName } = await handOverStandin([]);
+    const stty = spawnSync('stty', ['-a', '-F', ptsName], { encoding: 'utf8' });
+    expect(stty.stdout).toMatch(/(^|\s)-clocal(\s|$)/);
+    expect(stty.stdout).toMatch(/(^|\s)hupcl(\s|$)/);
+    // The controlling tty of the child's session is the line (field 7 of /proc/PID/stat).
+    const stat = readFileSync(`/proc/${run.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    expect(Number(fields[4])).not.toBe(0); // tty_nr
+    expect(Number(fields[3])).toBe(run.pid); // session id: the child leads its own session
   });
 });

@@ -292,6 +292,32 @@ describe('carrier lost', () => {
     });
   });
 
+  it('while a child that ignores the hang-up runs: SIGHUP, SIGTERM, SIGKILL to its group; the line is ready again', async () => {
+    bench = await startBench((c) => ({
+      ...c,
+      pppd: { ...c.pppd, prefixArgs: [...c.pppd.prefixArgs, 'standin-ignore-hup', 'standin-ignore-term'] },
+    }));
+    const port = await callBack(bench);
+    await port.write('pppuser\r');
+    await port.expect('Password: ', 5_000);
+    await port.write(`${PASSWORD}\r`);
+    await pingStandin(port, 'up');
+    bench.caller.dropCarrier();
+    const end = await bench.callEnd();
+    expect(end).toMatchObject({ kind: 'callback', pppUser: 'pppuser' });
+    const exit = bench.tap.events.find((e) => e.event === 'ppp-exit');
+    expect(exit).toMatchObject({ code: null, signal: 'SIGKILL' });
+    // The order, not the time: the hang-up, then each step the child ignored, then the exit.
+    const seq = bench.tap.events
+      .filter((e) => ['carrier-lost', 'pppd-ignores-hangup', 'ppp-exit'].includes(String(e.event)))
+      .map((e) => (e.event === 'pppd-ignores-hangup' ? String(e.signal) : String(e.event)));
+    expect(seq).toEqual(['carrier-lost', 'SIGTERM', 'SIGKILL', 'ppp-exit']);
+    // The line is initialised again and answers the next call.
+    await bench.tap.waitFor((e) => e.event === 'state' && e.to === 'idle', 10_000);
+    const again = await bench.openCaller();
+    await dialIn(again);
+  });
+
   it('while the call-back rings: the attempt fails and is retried', async () => {
     bench = await startBench();
     const port = await bench.openCaller();

@@ -15,6 +15,8 @@ import {
 } from '../../src/sim/index.js';
 import { startSim } from '../../src/sim/command.js';
 import { Dte } from '../../src/sim/dte.js';
+import { createSerialTransport } from '../../src/serial/index.js';
+import { silentLogger } from '../../src/log.js';
 
 let dir: string;
 let ex: Exchange;
@@ -143,5 +145,33 @@ describe('callbackd sim', () => {
     );
     await expect(startSim({ ...base, numbers: '1,1' }, () => undefined)).rejects.toThrow(/duplicate/);
     await expect(startSim({ ...base, modems: 0 }, () => undefined)).rejects.toThrow(/1\.\.64/);
+  });
+});
+
+describe('control socket connections', () => {
+  it('a line reopened five times holds at most one connection, and none once closed', async () => {
+    server = await serveControl(ex, join(dir, 'sim.sock'));
+    for (let i = 0; i < 5; i++) {
+      // As the daemon opens a simulated line: a transport with its own signals client.
+      const t = createSerialTransport({
+        path: a.ttyPath,
+        baudRate: 115200,
+        flowControl: 'none',
+        signals: connectSimSignals(join(dir, 'sim.sock'), a.ttyPath),
+        log: silentLogger(),
+      });
+      await t.open();
+      await t.setDtr(false);
+      await t.setDtr(true);
+      expect(await t.getCarrier()).toBe(false);
+      expect(server.connections).toBe(1);
+      await t.close();
+      // The server sees the close shortly after: wait for it, bounded.
+      const released = await Promise.race([
+        server.whenConnectionsAtMost(0).then(() => true),
+        new Promise<false>((r) => setTimeout(() => r(false), 5_000)),
+      ]);
+      expect({ round: i, released }).toEqual({ round: i, released: true });
+    }
   });
 });

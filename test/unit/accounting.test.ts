@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Accounting, toTerminateCause, type AccountingRecord } from '../../src/daemon/accounting.js';
+import { Accounting, recordOf, type AccountingRecord } from '../../src/daemon/accounting.js';
 import { createLogger, silentLogger } from '../../src/log.js';
 
 function record(n: number, extra: Partial<AccountingRecord> = {}): AccountingRecord {
@@ -19,7 +19,7 @@ function record(n: number, extra: Partial<AccountingRecord> = {}): AccountingRec
     login: ['call', 'pppuser'],
     pppUser: 'pppuser',
     pppExitCode: 16,
-    outcome: 'ppp-ended',
+    outcome: 'ppp-hangup',
     terminateCause: 'Lost-Carrier',
     ...extra,
   };
@@ -128,8 +128,36 @@ describe('Accounting', () => {
     expect(() => new Accounting('/x', silentLogger(), { maxPending: 0 })).toThrow(/maxPending/);
   });
 
-  it('maps causes to RFC 2866 words', () => {
-    expect(toTerminateCause('Lost-Carrier')).toBe('Lost-Carrier');
-    expect(toTerminateCause('carrier gone')).toBe('NAS-Error');
+  it('makes the record from the typed end of the call, with its kind', () => {
+    const call = {
+      callId: 'c',
+      startedAt: 0,
+      logins: ['call'],
+      callback: { entry: 'call', number: '1', attempts: 3 },
+    };
+    const base = { call, line: 'ttyS1', endedAt: 1_000 };
+    const failed = recordOf({ ...base, outcome: 'callback-failed-busy', terminateCause: 'Callback' });
+    expect(failed).toMatchObject({
+      kind: 'failed',
+      terminateCause: 'Callback',
+      durationMs: 1_000,
+      dialAttempts: 3,
+    });
+    const ppp = recordOf({
+      ...base,
+      call: { ...call, pppUser: 'pppuser' },
+      outcome: 'ppp-ok',
+      terminateCause: 'User-Request',
+      pppExitCode: 0,
+      traffic: { bytesIn: 10, bytesOut: 20 },
+    });
+    expect(ppp).toMatchObject({ kind: 'callback', bytesIn: 10, bytesOut: 20, pppExitCode: 0 });
+    const refused = recordOf({
+      ...base,
+      call: { ...call, callback: undefined },
+      outcome: 'login-refused',
+      terminateCause: 'User-Error',
+    });
+    expect(refused.kind).toBe('refused');
   });
 });

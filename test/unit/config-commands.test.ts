@@ -23,11 +23,15 @@ describe('check-config', () => {
   it('prints a summary for a valid file and exits 0', async () => {
     const [stdout, stderr] = [sink(), sink()];
     const file = join(dir, 'ok.toml');
-    writeFileSync(file, readFileSync(SAMPLE));
-    expect(await checkConfig(file, { stdout, stderr })).toBe(0);
-    expect(stdout.text()).toBe(`${file}: ok, 1 line, 2 call-back entries, 1 PPP user\n`);
-    expect(stderr.text()).toBe('');
-  });
+    writeFileSync(file, readFileSync(SAMPLE), { mode: 0o600 });
+    // root: no /proc here, so the host's own console cannot change the result.
+    expect(await checkConfig(file, { stdout, stderr }, { root: dir })).toBe(0);
+    // The sample's hashes are published: valid, but warned about.
+    expect(stdout.text()).toBe(`${file}: ok, 1 line, 2 call-back entries, 1 PPP user, 3 warnings\n`);
+    expect(stderr.text()).toMatch(/published hash/);
+    expect(stderr.text()).toMatch(/commonest PINs/); // the sample's example PIN is 2468
+    // Probing the commonest PINs is a few dozen scrypt runs: seconds on a loaded machine.
+  }, 120_000);
 
   it('lists every problem on stderr and exits 1', async () => {
     const [stdout, stderr] = [sink(), sink()];
@@ -85,6 +89,15 @@ describe('hash-password', () => {
     expect(stdout.text()).toBe('');
   });
 
+  it('refuses a PIN shorter than 6 characters', async () => {
+    const [stdin, stdout, stderr] = [new PassThrough(), sink(), sink()];
+    stdin.end('2468\n');
+    expect(await hashPassword({ stdin, stdout, stderr })).toBe(1);
+    expect(stderr.text()).toMatch(/shorter than 6/);
+    expect(stderr.text()).not.toContain('2468');
+    expect(stdout.text()).toBe('');
+  });
+
   it('refuses an empty pipe', async () => {
     const [stdin, stdout, stderr] = [new PassThrough(), sink(), sink()];
     stdin.end();
@@ -95,10 +108,10 @@ describe('hash-password', () => {
   it('reads a terminal twice in raw mode without echo, with erase keys', async () => {
     const [stdin, stdout, stderr] = [terminal(), sink(), sink()];
     const done = hashPassword({ stdin, stdout, stderr });
-    stdin.write('tyx\x7fpo\rtypo');
+    stdin.write('tyx\x7fpo42\rtypo42');
     stdin.write('\r');
     expect(await done).toBe(0);
-    expect(await verifySecret(stdout.text().trim(), 'typo')).toBe(true);
+    expect(await verifySecret(stdout.text().trim(), 'typo42')).toBe(true);
     expect(stdin.modes).toEqual([true, false, true, false]);
     expect(stderr.text()).toBe('Secret: \nAgain: \n');
   });

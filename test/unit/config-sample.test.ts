@@ -14,7 +14,7 @@ describe('config/callbackd.toml (the HOWTO setup)', () => {
     expect(cfg.source).toBe(SAMPLE);
     expect(cfg.daemon).toMatchObject({
       lockDir: '/var/lock',
-      stateDir: '/run/callbackd',
+      stateDir: '/var/lib/callbackd',
       accountingFile: '/var/log/callbackd/accounting.jsonl',
       logLevel: 'info',
       nologinDir: '/etc',
@@ -50,6 +50,9 @@ describe('config/callbackd.toml (the HOWTO setup)', () => {
       minLength: 6,
       maxLength: 15,
       modifiers: '',
+      serviceCodes: false,
+      internationalPrefix: '00',
+      nationalPrefix: '0',
     });
 
     expect(cfg.pppUsers.map((u) => u.name)).toEqual(['pppuser']);

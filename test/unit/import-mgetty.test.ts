@@ -4,10 +4,12 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { parse } from 'smol-toml';
 import { describe, expect, it } from 'vitest';
-import { importMgetty, type MgettyInput } from '../../src/config/import-mgetty.js';
-import { runImportMgetty } from '../../src/config/import-mgetty-command.js';
-import { parseCallbackArgs, parseInittab, parsePortConfig } from '../../src/config/import-mgetty-parse.js';
-import { quote } from '../../src/config/import-mgetty-toml.js';
+import { importMgetty, type MgettyInput } from '../../src/config/import-mgetty/index.js';
+import { runImportMgetty } from '../../src/config/import-mgetty/command.js';
+import { parseCallbackArgs, parseInittab, parsePortConfig } from '../../src/config/import-mgetty/parse.js';
+import { quote } from '../../src/config/import-mgetty/toml.js';
+import { configWarnings, guessWarnings } from '../../src/config/warnings.js';
+import { pppdForLine } from '../../src/config/pppd-line.js';
 import { parseConfig } from '../../src/config/load.js';
 
 const FIXTURES = path.resolve(import.meta.dirname, 'fixtures/mgetty');
@@ -96,6 +98,46 @@ describe('import-mgetty translation', () => {
     const without = importMgetty({ loginConfig: login, inittab: fixture('inittab') });
     expect(without).toMatch(/REVIEW: no local:remote pair/);
     expect(parseConfig(without, 'imported').pppd.remoteAddress).toBe('192.0.2.2');
+  });
+
+  it("translates mgetty's per-tty /etc/ppp/options.<tty> pairs into per-line [lines.pppd] tables", () => {
+    const login = { path: 'login.config', text: '/AutoPPP/ - a_ppp /usr/sbin/pppd file /etc/ppp/options\n' };
+    const text = importMgetty({
+      loginConfig: login,
+      inittab: fixture('inittab'),
+      pppOptionsFor: (tty) =>
+        tty === 'ttyS1'
+          ? fixture('options.ttyS1')
+          : { path: `/etc/ppp/options.${tty}`, text: '10.0.0.1:10.0.0.2\n' },
+    });
+    const cfg = parseConfig(text, 'imported');
+    const byName = Object.fromEntries(cfg.lines.map((l) => [l.name, pppdForLine(cfg, l)]));
+    expect([byName.ttyS1?.localAddress, byName.ttyS1?.remoteAddress]).toEqual(['192.168.1.1', '192.168.1.2']);
+    expect([byName.ttyS0?.localAddress, byName.ttyS0?.remoteAddress]).toEqual(['10.0.0.1', '10.0.0.2']);
+    expect(text).not.toMatch(/differs from the pair/);
+  });
+
+  it('marks every guess so that check-config flags it until edited (issue 10 item 6)', () => {
+    const text = importMgetty({
+      loginConfig: fixture('debian-login.config'),
+      mgettyConfig: fixture('debian-mgetty.config'),
+      missing: ['/etc/inittab'],
+    });
+    const cfg = parseConfig(text, 'imported');
+    const flagged = guessWarnings(text).map((w) => w.message);
+    expect(flagged).toEqual([
+      "guessed by import-mgetty: device = '/dev/ttyS0'",
+      "guessed by import-mgetty: local_address = '192.0.2.1'",
+      "guessed by import-mgetty: remote_address = '192.0.2.2'",
+      'guessed by import-mgetty: autoppp_before_callback = true',
+    ]);
+    // The values themselves are flagged too, so removing only the marker is not enough.
+    expect(configWarnings(cfg).map((w) => w.key)).toEqual(
+      expect.arrayContaining(['pppd.local_address', 'pppd.remote_address']),
+    );
+    // Edited: the marker is gone with the guess.
+    const edited = text.replace(/^(device = .*?)\s+# GUESSED.*$/m, "device = '/dev/ttyS1'");
+    expect(guessWarnings(edited)).toHaveLength(3);
   });
 
   it("handles Debian's shipped files: no ports, no inittab, AutoPPP without addresses", () => {

@@ -1,5 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  existsSync,
+  readdirSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -135,5 +144,44 @@ describe('UucpLock', () => {
     releaseAllSync();
     expect(existsSync(lockFile())).toBe(false);
     expect(existsSync(join(dir, 'LCK..ttyS2'))).toBe(true);
+  });
+
+  describe('a lock file planted by a local user (the lock directory is world-writable)', () => {
+    const mkfifo = (path: string) => expect(spawnSync('mkfifo', [path]).status).toBe(0);
+
+    it('a FIFO is refused as a lock failure at once, never read (reading it would block forever)', async () => {
+      mkfifo(lockFile());
+      const lock = new UucpLock('/dev/ttyS1', { dir });
+      await expect(lock.acquire()).rejects.toMatchObject({
+        code: 'LOCK_FAILED',
+        message: expect.stringMatching(/not a regular file/) as unknown,
+      });
+      await expect(lock.readOwner()).rejects.toMatchObject({ code: 'LOCK_FAILED' });
+      // release() and the exit handler leave it alone and do not block either.
+      await lock.release();
+      releaseAllSync();
+      expect(statSync(lockFile()).isFIFO()).toBe(true);
+    });
+
+    it('a FIFO planted while we hold the lock does not block the exit handler', async () => {
+      const lock = new UucpLock('/dev/ttyS1', { dir });
+      await lock.acquire();
+      rmSync(lockFile());
+      mkfifo(lockFile());
+      releaseAllSync();
+      expect(statSync(lockFile()).isFIFO()).toBe(true);
+    });
+
+    it('a symlink is never followed: not even to a file naming a live process', async () => {
+      const target = join(dir, 'elsewhere');
+      writeFileSync(target, formatLockPid(process.ppid));
+      symlinkSync(target, lockFile());
+      const lock = new UucpLock('/dev/ttyS1', { dir });
+      await expect(lock.acquire()).rejects.toMatchObject({
+        code: 'LOCK_FAILED',
+        message: expect.stringMatching(/symbolic link|not a regular file/) as unknown,
+      });
+      expect(readFileSync(target, 'latin1')).toBe(formatLockPid(process.ppid));
+    });
   });
 });

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { loginNameProblem } from '../../src/config/rules.js';
 import { validLoginName } from '../../src/login/names.js';
 import { expandTokens, type TokenContext } from '../../src/login/tokens.js';
 
@@ -49,7 +51,7 @@ describe('validLoginName', () => {
   it.each([
     ['call', true],
     ['alice.b_c-d', true],
-    ['a b', true],
+    ['a b', false], // no config can name it, so it is refused before the policy
     ['', false],
     ['-f root', false],
     [' call', false],
@@ -60,6 +62,15 @@ describe('validLoginName', () => {
     ['x'.repeat(33), false],
   ])('%j -> %s', (name, ok) => {
     expect(validLoginName(name)).toBe(ok);
+  });
+
+  it('is the same rule as the config loader: a name can be typed exactly when it can be configured', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom(...'ab.-_ 9\t!é'), maxLength: 40 }), (name) => {
+        expect(validLoginName(name, 32)).toBe(loginNameProblem(name, 32) === undefined);
+      }),
+      { numRuns: 5000 },
+    );
   });
 
   it('honours the configured maximum', () => {

@@ -77,16 +77,19 @@ describe('dial', () => {
     expect(await settle(modem.dial('123'), FAST_TIMING.dialMs)).toEqual({ kind: 'timeout' });
   });
 
-  it.each(['555;ATH', '555\r', '', '12 34', '555&F', '555"'])('refuses %j without writing', async (bad) => {
-    const { t, modem } = scripted(() => res('OK'));
-    await expect(modem.dial(bad)).rejects.toMatchObject({ code: 'NUMBER_REJECTED' });
-    expect(t.written).toHaveLength(0);
-  });
+  it.each(['555;ATH', '555\r', '', '12 34', '555&F', '555"', '49+1', '555P1'])(
+    'refuses %j without writing',
+    async (bad) => {
+      const { t, modem } = scripted(() => res('OK'));
+      await expect(modem.dial(bad)).rejects.toMatchObject({ code: 'NUMBER_REJECTED' });
+      expect(t.written).toHaveLength(0);
+    },
+  );
 
-  it('accepts the dial modifiers , W * # + P T', async () => {
+  it('accepts the dial modifiers , W * # + (the policy rule, dialStringProblem)', async () => {
     const { modem, commands } = scripted(() => res('BUSY'));
-    await modem.dial('+49,W*31#P9T1');
-    expect(commands).toEqual(['ATD+49,W*31#P9T1']);
+    await modem.dial('+49,W*31#91');
+    expect(commands).toEqual(['ATD+49,W*31#91']);
   });
 });
 
@@ -230,10 +233,50 @@ describe('hangup', () => {
     expect(commands).toEqual(['ATA', 'AT', '+++', 'ATH0']);
   });
 
+  it('on a line without DTR: no drop, no AT that can only time out; the escape at once, then ATH0', async () => {
+    let escaped = false;
+    const { t, modem, commands } = scripted((c) => {
+      if (c === 'ATA') return res('CONNECT');
+      if (c === '+++') {
+        escaped = true;
+        return res('OK');
+      }
+      return escaped ? res('OK') : undefined;
+    });
+    t.dtrControl = false;
+    await modem.answer();
+    const p = modem.hangup();
+    // The escape's leading guard time is the first thing that happens.
+    await vi.advanceTimersByTimeAsync(FAST_TIMING.escapeGuardMs - 1);
+    expect(t.writtenText).not.toContain('+++');
+    await vi.advanceTimersByTimeAsync(1);
+    expect(t.writtenText).toContain('+++');
+    expect(await p).toBeUndefined();
+    expect(commands).toEqual(['ATA', '+++', 'ATH0']);
+    expect(t.dtrHistory).toEqual([]);
+    expect(modem.online).toBe(false);
+  });
+
+  it('on a line without DTR that is not online: ATH0 only', async () => {
+    const { t, modem, commands } = scripted(() => res('OK'));
+    t.dtrControl = false;
+    expect(await settle(modem.hangup())).toBeUndefined();
+    expect(commands).toEqual(['ATH0']);
+  });
+
   it('throws MODEM_NO_RESPONSE when nothing works', async () => {
     const { modem } = scripted((c) => (c === 'ATA' ? res('CONNECT') : undefined));
     await modem.answer();
     expect(await settle(modem.hangup())).toMatchObject({ code: 'MODEM_NO_RESPONSE' });
+  });
+});
+
+describe('a tty that never takes the bytes', () => {
+  it('a command whose write never completes ends with MODEM_TIMEOUT, not never', async () => {
+    const { t, modem } = scripted(() => res('OK'));
+    t.hangWrites = true;
+    const r = await settle(modem.command('AT'), FAST_TIMING.commandMs + 10_000);
+    expect(r).toMatchObject({ code: 'MODEM_TIMEOUT' });
   });
 });
 
@@ -244,25 +287,5 @@ describe('health check', () => {
     const silent = scripted(() => undefined);
     expect(await settle(silent.modem.healthCheck())).toBe(false);
     expect(silent.commands).toEqual(['AT', 'AT']);
-  });
-
-  it('runs every healthCheckMs while idle and reports a dead modem', async () => {
-    let alive = true;
-    const { modem, commands } = scripted(() => (alive ? res('OK') : undefined), { healthCheckMs: 10_000 });
-    const dead = vi.fn();
-    const stop = modem.startHealthChecks(dead);
-    await vi.advanceTimersByTimeAsync(10_000);
-    expect(commands).toEqual(['AT']);
-    alive = false;
-    await vi.advanceTimersByTimeAsync(10_000 + 2 * FAST_TIMING.commandMs);
-    expect(dead).toHaveBeenCalledOnce();
-    stop();
-    expect(vi.getTimerCount()).toBe(0);
-  });
-
-  it('sets no timer at all when healthCheckMs is 0', () => {
-    const { modem } = scripted(() => res('OK'), { healthCheckMs: 0 });
-    modem.startHealthChecks(() => undefined);
-    expect(vi.getTimerCount()).toBe(0);
   });
 });

@@ -235,4 +235,12 @@ describe('idle line: RING, caller ID, junk', () => {
     t.peer.write('\r\n\r\nNMBR = 123\r\nDATE = 0101\r\n');
     expect(junk).toEqual([]);
   });
+
+  it('takes the NO CARRIER that follows a hang-up as the end of the call, not junk', () => {
+    const { t, modem } = scripted(() => undefined);
+    const junk: string[] = [];
+    modem.onJunk((l) => junk.push(l));
+    t.peer.write('\r\nNO CARRIER\r\n3\r');
+    expect(junk).toEqual([]);
+  });
 });

@@ -21,9 +21,9 @@ describe('systemd/callbackd.service', () => {
     expect(directives('Type')).toEqual(['notify']);
     expect(directives('NotifyAccess')).toEqual(['all']);
     expect(directives('ExecStart')).toEqual([
-      '/usr/bin/callbackd run --config /etc/callbackd/callbackd.toml',
+      '/usr/sbin/callbackd run --config /etc/callbackd/callbackd.toml',
     ]);
-    expect(directives('ExecReload')).toEqual(['/bin/kill -HUP $MAINPID']);
+    expect(directives('ExecReload')).toEqual(['/usr/sbin/callbackd reload --socket /run/callbackd/control']);
     expect(directives('KillSignal')).toEqual(['SIGTERM']);
     expect(directives('Restart')).toEqual(['on-failure']);
     expect(directives('WatchdogSec')).toHaveLength(1);
@@ -40,13 +40,18 @@ describe('systemd/callbackd.service', () => {
   });
 
   it.skipIf(!existsSync('/usr/bin/systemd-analyze'))('passes systemd-analyze verify', async () => {
-    // verify also checks that ExecStart exists; point it at a program that does.
+    // verify also checks that ExecStart exists and runs man(1) for man: documentation;
+    // point it at a program that does exist, and leave out the man pages (the package
+    // installs them; test/integration/package.test.ts checks the package).
     const dir = mkdtempSync(path.join(tmpdir(), 'unit-'));
     try {
       const copy = path.join(dir, 'callbackd.service');
-      writeFileSync(copy, text.replace('ExecStart=/usr/bin/callbackd', 'ExecStart=/bin/true'));
+      writeFileSync(copy, text.replaceAll('=/usr/sbin/callbackd', '=/bin/true').replace(/man:\S+ /g, ''));
       const { stdout, stderr } = await promisify(execFile)('systemd-analyze', ['verify', copy], { cwd: dir });
-      expect(stdout + stderr).toBe('');
+      // verify also loads the units ours refers to and may warn about them (freeradius.service
+      // on a machine with FreeRADIUS); only what it says about callbackd.service counts.
+      const others = /^\/(lib|etc)\/systemd\/system\/(?!callbackd\.service)\S+:/;
+      expect((stdout + stderr).split('\n').filter((l) => l && !others.test(l))).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -44,7 +44,8 @@ describe('checkNumber', () => {
   it('allows only the modifiers the rules name, and never ; or letters even if named', () => {
     const r = rules({ modifiers: ',W+;Lx' });
     expect(checkNumber(r, '0W555,1234')).toEqual({ ok: true, dial: '0W555,1234' });
-    expect(checkNumber(r, '+495551234')).toEqual({ ok: true, dial: '+495551234' });
+    // + is the international prefix and is dialled as such (00 unless the rules say otherwise).
+    expect(checkNumber(r, '+495551234')).toEqual({ ok: true, dial: '00495551234' });
     expect(checkNumber(r, '555;').ok).toBe(false);
     expect(checkNumber(r, '555L').ok).toBe(false);
     expect(checkNumber(r, '49+5551234').ok).toBe(false); // + only at the start

@@ -54,7 +54,7 @@ describe('pppdOutcome', () => {
 
   it('returns a copy, so callers cannot change the table', () => {
     const o = pppdOutcome(0, null);
-    o.outcome = 'changed';
+    o.outcome = 'crashed';
     expect(pppdOutcome(0, null).outcome).toBe('ok');
   });
 });

@@ -154,6 +154,23 @@ describe('createSerialTransport on a line without modem-control ioctls', () => {
     expect(await t.getCarrier()).toBeUndefined();
   });
 
+  it('remembers per device path that the line has no DTR, for the next transport too', async () => {
+    const path = '/dev/pts/98';
+    const open = () =>
+      createSerialTransport(
+        { path, baudRate: 115200, flowControl: 'none', log },
+        PtyLikePort as unknown as PortClass,
+      );
+    const t = open();
+    await t.open();
+    expect(t.dtrControl).toBeUndefined();
+    await t.setDtr(false);
+    expect(t.dtrControl).toBe(false);
+    await t.close();
+    const again = open();
+    expect(again.dtrControl).toBe(false);
+  });
+
   it('an error event never goes unhandled', async () => {
     const t = make();
     await t.open();

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { transition, type MachineContext } from '../../src/session/machine.js';
-import type { Effect, Input, State } from '../../src/session/types.js';
+import type { DialFailure } from '../../src/call-end.js';
+import type { DialResult, Effect, Input, State } from '../../src/session/types.js';
 import { testConfig, testEntry, testLine, testUser } from '../helpers/config.js';
 
 const HASH = 'scrypt$16384$8$1$c2FsdA==$aGFzaA=='; // never verified here: verification is an effect
@@ -25,7 +26,7 @@ function run(inputs: Input[], c = ctx(), start: State = { tag: 'idle' }) {
   const tags: string[] = [];
   for (const input of inputs) {
     const step = transition(state, input, c);
-    state = step.state;
+    state = step.state ?? state;
     effects.push(...step.effects);
     tags.push(state.tag);
   }
@@ -40,10 +41,10 @@ const ring = (count = 1, callerId?: string): Input => ({
   callId: 'c1',
 });
 const connect: Input = { type: 'answered', result: { kind: 'connect', text: 'CONNECT 33600', speed: 33600 } };
-const dialed = (kind: string): Input =>
+const dialed = (kind: DialFailure | 'connect'): Input =>
   kind === 'connect'
     ? { type: 'dialed', result: { kind: 'connect', text: 'CONNECT 33600', speed: 33600 } }
-    : { type: 'dialed', result: { kind } };
+    : { type: 'dialed', result: { kind } as DialResult };
 const line = (text: string): Input => ({ type: 'line', text });
 const writes = (effects: Effect[]) => effects.flatMap((e) => (e.do === 'write' ? [e.text] : [])).join('');
 const toFirstPrompt: Input[] = [ring(), connect, { type: 'timeout' }];
@@ -113,7 +114,7 @@ describe('session machine: the seed scenario', () => {
       phase: 2,
       step: 'name',
       failures: 0,
-      warned: false,
+      clock: { deadline: 1_000_000, warned: false },
     });
     expect(r.state.tag).toBe('ppp');
     expect(r.effects).toContainEqual({ do: 'ppp', user: undefined, autoPpp: true });
@@ -123,6 +124,63 @@ describe('session machine: the seed scenario', () => {
     const r = run([...toFirstPrompt, { type: 'ppp-frame' }]);
     expect(r.state.tag).toBe('login');
     expect(r.effects.some((e) => e.do === 'ppp')).toBe(false);
+  });
+});
+
+describe('session machine: no transition is explicit', () => {
+  it('an ignored RING, a stray input and a stop of a stopped line are no transition', () => {
+    const idle: State = { tag: 'idle' };
+    expect(transition(idle, ring(1), ctx({ line: { ...testLine(), rings: 2 } })).state).toBeUndefined();
+    const answering = run([ring()]).state;
+    expect(transition(answering, line('x'), ctx()).state).toBeUndefined();
+    expect(transition({ tag: 'stopped' }, { type: 'stop' }, ctx())).toEqual({ effects: [] });
+    expect(transition(idle, ring(1), ctx()).state?.tag).toBe('answering');
+  });
+});
+
+describe('session machine: every state has a deadline', () => {
+  it('answering ends when no answer result comes in time', () => {
+    const r = run([ring()]);
+    expect(r.state.tag).toBe('answering');
+    expect(r.effects.some((e) => e.do === 'timer')).toBe(true);
+    const t = run([{ type: 'timeout' }], ctx(), r.state);
+    expect(t.state).toMatchObject({ tag: 'teardown', outcome: 'answer-timeout' });
+    expect(t.effects).toContainEqual({ do: 'hangup' });
+  });
+});
+
+describe('session machine: the login deadline', () => {
+  const timers = (effects: Effect[]) => effects.flatMap((e) => (e.do === 'timer' ? [e.ms] : []));
+
+  it('is per leg: Enter, ^U and a refusal re-prompt with what is left of it, never more', () => {
+    const c = ctx();
+    const loginMs = c.line.timing.loginMs;
+    let r = run(toFirstPrompt, c);
+    expect(timers(r.effects).at(-1)).toBe(loginMs);
+    // Later inputs arrive as the clock moves on; every new prompt gets the rest only.
+    const later = (ms: number) => ctx({ now: c.now + ms });
+    const q = Math.floor(loginMs / 4);
+    r = run([line('')], later(q), r.state);
+    expect(timers(r.effects)).toEqual([loginMs - q]);
+    r = run([{ type: 'cancel' }], later(2 * q), r.state);
+    expect(timers(r.effects)).toEqual([loginMs - 2 * q]);
+    r = run([line('mallory'), line('x'), { type: 'verified', ok: false }], later(3 * q), r.state);
+    expect(timers(r.effects).length).toBeGreaterThan(0);
+    expect(timers(r.effects).every((ms) => ms === loginMs - 3 * q)).toBe(true);
+  });
+
+  it('warns once, and Enter after the warning does not buy more time', () => {
+    const c = ctx();
+    const grace = c.line.timing.loginGraceMs;
+    let r = run(toFirstPrompt, c);
+    const at = (ms: number) => ctx({ now: c.now + ms });
+    r = run([{ type: 'timeout' }], at(c.line.timing.loginMs), r.state);
+    expect(writes(r.effects)).toContain('Login timeout soon');
+    const q = Math.floor(grace / 2);
+    r = run([line('')], at(c.line.timing.loginMs + q), r.state);
+    expect(timers(r.effects)).toEqual([grace - q]);
+    r = run([{ type: 'timeout' }], at(c.line.timing.loginMs + grace), r.state);
+    expect(r.state).toMatchObject({ tag: 'teardown', outcome: 'login-timeout' });
   });
 });
 
@@ -179,7 +237,7 @@ describe('session machine: refusals', () => {
       phase: 2,
       step: 'name',
       failures: 0,
-      warned: false,
+      clock: { deadline: 1_000_000, warned: false },
     });
     expect(r.state).toMatchObject({ tag: 'login', step: 'secret', claim: { kind: 'unknown' } });
   });
@@ -275,11 +333,12 @@ describe('session machine: dialling back', () => {
 
 describe('session machine: carrier loss and teardown', () => {
   const call = { callId: 'c', startedAt: 0, logins: [] };
+  const clock = { deadline: 1_000_000, warned: false };
   const states: State[] = [
     { tag: 'settling', call, phase: 1 },
-    { tag: 'login', call, phase: 1, step: 'name', failures: 0, warned: false },
-    { tag: 'login', call, phase: 2, step: 'secret', failures: 0, warned: false },
-    { tag: 'verifying', call, phase: 2, failures: 0, claim: { kind: 'unknown', name: 'x' } },
+    { tag: 'login', call, phase: 1, step: 'name', failures: 0, clock },
+    { tag: 'login', call, phase: 2, step: 'secret', failures: 0, clock },
+    { tag: 'verifying', call, phase: 2, failures: 0, claim: { kind: 'unknown', name: 'x' }, clock },
   ];
   it.each(states.map((s) => [`${s.tag}`, s] as const))('carrier lost in %s ends the call', (_n, s) => {
     const r = run([{ type: 'carrier-lost' }], ctx(), s);
@@ -301,7 +360,7 @@ describe('session machine: carrier loss and teardown', () => {
     const exit: Input = {
       type: 'ppp-exit',
       code: 11,
-      outcome: 'peer-auth-failed',
+      outcome: 'ppp-peer-auth-failed',
       terminateCause: 'Service-Unavailable',
       description: 'peer failed to authenticate',
     };
@@ -309,7 +368,10 @@ describe('session machine: carrier loss and teardown', () => {
     expect(r.state.tag).toBe('idle');
     const finishes = r.effects.filter((e) => e.do === 'finish');
     expect(finishes).toHaveLength(1);
-    expect(finishes[0]).toMatchObject({ outcome: 'peer-auth-failed', terminateCause: 'Service-Unavailable' });
+    expect(finishes[0]).toMatchObject({
+      outcome: 'ppp-peer-auth-failed',
+      terminateCause: 'Service-Unavailable',
+    });
   });
 
   it('stop during pppd asks pppd to stop; stop elsewhere finishes the call', () => {

@@ -1,5 +1,16 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -90,6 +101,30 @@ describe('StatusFile', () => {
     await Promise.all(states.map((state) => f.update([line('ttyS2', state, 'now')])));
     expect(readFile().lines[0]?.state).toBe('callback-wait');
     expect(readdirSync(path.join(dir, 'state'))).toEqual(['status.json']);
+  });
+
+  it('never writes through a symlink planted at its temp name or its file', async () => {
+    const state = path.join(dir, 'state');
+    mkdirSync(state, { mode: 0o700 });
+    const victim = path.join(dir, 'victim');
+    writeFileSync(victim, 'untouched');
+    // The old code wrote to status.json.<pid>.tmp: a name anyone could predict.
+    symlinkSync(victim, path.join(state, `status.json.${process.pid}.tmp`));
+    symlinkSync(victim, path.join(state, 'status.json'));
+    const f = new StatusFile(state, { configSource: '/etc/c.toml', log: silentLogger() });
+    await f.update([line('ttyS1', 'idle', '2024-05-01T10:00:00.000Z')]);
+    expect(readFileSync(victim, 'utf8')).toBe('untouched');
+    expect(lstatSync(path.join(state, 'status.json')).isSymbolicLink()).toBe(false);
+    expect(readFile().lines).toHaveLength(1);
+  });
+
+  it('refuses a state directory others can write', async () => {
+    const state = path.join(dir, 'state');
+    mkdirSync(state);
+    chmodSync(state, 0o777);
+    const f = new StatusFile(state, { configSource: '/etc/c.toml', log: silentLogger() });
+    await f.update([]);
+    expect(existsSync(path.join(state, 'status.json'))).toBe(false);
   });
 
   it('survives an unwritable state dir, and removes its file at shutdown', async () => {

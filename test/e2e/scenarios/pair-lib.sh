@@ -17,6 +17,6 @@ pap_secrets() {
 # would report 16. Holding the client's pty open (fd 9) keeps the modem's behaviour.
 pty_pair() {
   socat pty,raw,echo=0,link="$D/a" pty,raw,echo=0,link="$D/b" &
-  for _ in $(seq 50); do [ -e "$D/b" ] && break; sleep 0.1; done
+  for _ in $(seq 300); do [ -e "$D/b" ] && break; sleep 0.1; done
   if [ -n "${E2E_PAP_CLIENT_SECRET:-}" ]; then exec 9<>"$D/b"; fi
 }

@@ -5,36 +5,48 @@ import type { CallbackEntry, Config } from '../config/types.js';
 import { errnoCode } from '../errors.js';
 import { LineReader } from '../login/index.js';
 import type { Modem } from '../modem/index.js';
-import { pppdOutcome, pppdTraffic } from '../ppp/index.js';
+import { pppdExitLevel, pppdOutcome, pppdTraffic } from '../ppp/index.js';
 import type { Transport } from '../serial/transport.js';
 import { transition, type MachineContext } from './machine.js';
 import type { PppRun } from '../ppp/index.js';
-import type { SessionDeps } from './ports.js';
+import type { SessionDeps } from './deps.js';
 import type { CallInfo, Effect, Input, State } from './types.js';
 import { LineKeeper } from './line-keeper.js';
 
 /** Longest PIN or password read at a prompt. */
 const SECRET_MAX_LENGTH = 256;
 
+/** Inputs that come from what the caller types. */
+const TYPED_INPUTS: ReadonlySet<Input['type']> = new Set(['line', 'cancel', 'overlong', 'ppp-frame']);
+
+/**
+ * How many typed inputs may wait for the machine. A caller who sends faster than the
+ * line can answer (64 KiB of CRs is 65 536 empty lines) loses the excess, as a
+ * terminal would: each line costs a prompt written back, so an unbounded queue is
+ * unbounded work and memory.
+ */
+const MAX_PENDING_TYPED = 4;
+
 /**
  * The effect loop of one line: the only place where the session touches I/O.
  * Inputs (modem events, effect results, the state timer) go through one queue, so
  * the machine sees them one at a time. Long effects (answer, dial, verify, pppd)
- * run in the background and come back as inputs stamped with the state serial they
+ * run in the background and come back as inputs stamped with the state generation they
  * were started in; a result from an earlier state is dropped.
  */
 export class LineSession {
   private state: State = { tag: 'idle' };
-  private serial = 0;
-  private queue: { input: Input; serial?: number }[] = [];
+  /** Bumped at every transition; a background result stamped with an older one is stale. */
+  private generation = 0;
+  private queue: { input: Input; generation?: number }[] = [];
   private draining = false;
   private timer: NodeJS.Timeout | undefined;
   private reader: LineReader | undefined;
   private readerOn = false;
   private ppp: PppRun | undefined;
-  /** pppd's byte counts for the call's record, from its exit report. */
-  private traffic: { bytesIn: number; bytesOut: number } | undefined;
   private stopping = false;
+  /** Typed inputs dropped in this call (logged once per call). */
+  private dropped = 0;
   private readonly keeper: LineKeeper;
   private readonly unsubs: (() => void)[] = [];
   private stoppedResolve: (() => void) | undefined;
@@ -68,6 +80,44 @@ export class LineSession {
     if (this.state.tag !== 'idle' || this.stopping || this.queue.length > 0 || !this.keeper.up) return false;
     this.push({ type: 'callback', ...req });
     return true;
+  }
+
+  get isStopped(): boolean {
+    return this.state.tag === 'stopped';
+  }
+
+  /**
+   * The last resort of a stop that is overdue: record the call in progress (once: the
+   * machine writes nothing from 'stopped'), kill pppd, close the tty without waiting
+   * for the modem, free the lock.
+   */
+  async abandon(): Promise<void> {
+    const s = this.state;
+    if (s.tag === 'stopped') return;
+    this.generation++; // whatever is still in flight is stale from now on
+    this.clearTimer();
+    this.state = { tag: 'stopped' };
+    const call = 'call' in s ? s.call : undefined;
+    if (s.tag === 'teardown') {
+      await this.perform({
+        do: 'finish',
+        call,
+        outcome: s.outcome,
+        terminateCause: s.terminateCause,
+        detail: s.detail,
+        pppExitCode: s.pppExitCode,
+      });
+    } else if (call) {
+      await this.perform({
+        do: 'finish',
+        call,
+        outcome: 'daemon-stopped',
+        terminateCause: 'Admin-Reboot',
+        detail: `stop overdue in ${s.tag}`,
+      });
+    }
+    void this.ppp?.stop(0);
+    await this.shutDown(true);
   }
 
   /** Hang up cleanly (stopping pppd first) and close the line. */
@@ -130,17 +180,34 @@ export class LineSession {
     }
   }
 
-  private push(input: Input, serial?: number): void {
-    this.queue.push({ input, serial });
+  private push(input: Input, generation?: number): void {
+    // A stop request jumps the queue: whatever the caller sent is moot once we stop.
+    if (input.type === 'stop') this.queue.unshift({ input, generation });
+    else if (TYPED_INPUTS.has(input.type) && !this.roomForTyped()) return;
+    else this.queue.push({ input, generation });
     if (!this.draining) void this.drain();
+  }
+
+  private roomForTyped(): boolean {
+    let pending = 0;
+    for (const q of this.queue) if (TYPED_INPUTS.has(q.input.type)) pending++;
+    if (pending < MAX_PENDING_TYPED) return true;
+    if (this.dropped++ === 0) {
+      this.deps.log.warn({
+        event: 'input-dropped',
+        callId: this.callId(),
+        reason: 'the caller sends lines faster than the line answers them; the excess is dropped',
+      });
+    }
+    return false;
   }
 
   private async drain(): Promise<void> {
     this.draining = true;
     try {
       while (this.queue.length > 0) {
-        const { input, serial } = this.queue.shift()!;
-        if (serial !== undefined && serial !== this.serial) continue;
+        const { input, generation } = this.queue.shift()!;
+        if (generation !== undefined && generation !== this.generation) continue;
         try {
           await this.step(input);
         } catch (err) {
@@ -168,7 +235,9 @@ export class LineSession {
       now,
       isLocked: (keys) => p.isLocked(keys, now),
       rateCheck: (entry, number) => p.rateCheck(entry, number, now),
-      answerDisabled: () => existsSync(join(this.config.daemon.nologinDir, `nologin.${this.deps.line.name}`)),
+      answerDisabled: () =>
+        this.deps.disabled?.() === true ||
+        existsSync(join(this.config.daemon.nologinDir, `nologin.${this.deps.line.name}`)),
     };
   }
 
@@ -176,9 +245,10 @@ export class LineSession {
     // A reload applies from the next call on: an idle line picks up the current config.
     if (this.state.tag === 'idle') this.config = this.deps.config();
     const from = this.state;
-    const { state, effects } = transition(from, input, this.context());
-    if (state !== from) {
-      this.serial++;
+    const step = transition(from, input, this.context());
+    const state = step.state ?? from;
+    if (step.state) {
+      this.generation++;
       this.clearTimer();
       this.state = state;
       const call = 'call' in state ? state.call : undefined;
@@ -186,12 +256,12 @@ export class LineSession {
         event: 'state',
         from: from.tag,
         to: state.tag,
-        input: input.type,
+        cause: input.type, // the input's kind only; "input" is a redacted field name
         callId: call?.callId,
       });
       this.report();
     }
-    for (const effect of effects) await this.perform(effect);
+    for (const effect of step.effects) await this.perform(effect);
     if (state.tag === 'idle' && from.tag !== 'idle') await this.backToIdle();
     if (state.tag === 'stopped' && from.tag !== 'stopped') await this.shutDown();
   }
@@ -199,14 +269,15 @@ export class LineSession {
   private async backToIdle(): Promise<void> {
     this.readerOn = false;
     this.reader = undefined;
+    this.dropped = 0;
     await this.keeper.idle();
     if (this.stopping) this.push({ type: 'stop' });
   }
 
-  private async shutDown(): Promise<void> {
+  private async shutDown(abandon = false): Promise<void> {
     this.clearTimer();
     this.dropSubscriptions();
-    await this.keeper.close();
+    await (abandon ? this.keeper.abandon() : this.keeper.close());
     this.report();
     this.stoppedResolve?.();
   }
@@ -224,7 +295,7 @@ export class LineSession {
   }
 
   private async perform(e: Effect): Promise<void> {
-    const serial = this.serial;
+    const generation = this.generation;
     const log = this.deps.log;
     switch (e.do) {
       case 'log':
@@ -232,7 +303,7 @@ export class LineSession {
         return;
       case 'timer':
         this.clearTimer();
-        this.timer = setTimeout(() => this.push({ type: 'timeout' }, serial), e.ms);
+        this.timer = setTimeout(() => this.push({ type: 'timeout' }, generation), e.ms);
         return;
       case 'write':
         await this.keeper.write(e.text.replace(/\r?\n/g, '\r\n'));
@@ -248,16 +319,19 @@ export class LineSession {
         this.readerOn = true;
         return;
       case 'answer':
-        void this.background(serial, async () => ({ type: 'answered', result: await this.keeper.answer() }));
+        void this.background(generation, async () => ({
+          type: 'answered',
+          result: await this.keeper.answer(),
+        }));
         return;
       case 'dial':
-        void this.background(serial, async () => ({
+        void this.background(generation, async () => ({
           type: 'dialed',
           result: await this.keeper.dial(e.number),
         }));
         return;
       case 'verify':
-        void this.background(serial, async () => ({
+        void this.background(generation, async () => ({
           type: 'verified',
           ok: await this.deps.verifySecret(e.hash, e.secret),
         }));
@@ -265,15 +339,15 @@ export class LineSession {
       case 'hangup':
         this.readerOn = false;
         await this.keeper.hangup();
-        this.push({ type: 'hung-up' }, this.serial);
+        this.push({ type: 'hung-up' }, this.generation);
         return;
       case 'ppp':
         this.readerOn = false;
-        await this.startPpp(e.user, e.autoPpp, serial);
+        await this.startPpp(e.user, e.autoPpp, generation);
         return;
       case 'transfer': {
         const line = this.deps.transferCallback?.({ call: e.call, entry: e.entry, number: e.number });
-        this.push({ type: 'transferred', ok: line !== undefined, line }, this.serial);
+        this.push({ type: 'transferred', ok: line !== undefined, line }, this.generation);
         return;
       }
       case 'stop-ppp':
@@ -288,19 +362,11 @@ export class LineSession {
       case 'record-callback':
         this.deps.policy.record(e.entry, e.number, this.now());
         return;
-      case 'finish':
-        this.deps.finish({
-          call: e.call,
-          line: this.deps.line.name,
-          outcome: e.outcome,
-          terminateCause: e.terminateCause,
-          detail: e.detail,
-          pppExitCode: e.pppExitCode,
-          endedAt: this.now(),
-          ...this.traffic,
-        });
-        this.traffic = undefined;
+      case 'finish': {
+        const { do: _, ...end } = e;
+        this.deps.finish({ ...end, line: this.deps.line.name, endedAt: this.now() });
         return;
+      }
     }
   }
 
@@ -308,19 +374,19 @@ export class LineSession {
     return 'call' in this.state ? this.state.call?.callId : undefined;
   }
 
-  private async background(serial: number, work: () => Promise<Input>): Promise<void> {
+  private async background(generation: number, work: () => Promise<Input>): Promise<void> {
     try {
-      this.push(await work(), serial);
+      this.push(await work(), generation);
     } catch (err) {
       this.deps.log.warn({ event: 'effect-failed', line: this.deps.line.name, err: String(err) });
-      this.push({ type: 'carrier-lost' }, serial);
+      this.push({ type: 'carrier-lost' }, generation);
     }
   }
 
   private async startPpp(
     user: Parameters<SessionDeps['startPpp']>[0]['user'],
     autoPpp: boolean,
-    serial: number,
+    generation: number,
   ) {
     this.dropSubscriptions();
     try {
@@ -347,28 +413,39 @@ export class LineSession {
         pid: run.pid,
         callId: this.callId(),
       });
-      void run.exited.then(async ({ code, signal }) => {
-        unwatch?.();
-        this.ppp = undefined;
-        const o = pppdOutcome(code, signal, run.stderrTail());
-        this.traffic = pppdTraffic(run.stderrTail());
-        this.deps.log.info({
-          event: 'ppp-exit',
-          line: this.deps.line.name,
-          callId: this.callId(),
-          code,
-          signal,
-          outcome: `ppp-${o.outcome}`,
-          description: o.description,
-          stderr: run.stderrTail().slice(-500),
+      void run.exited
+        .then(async ({ code, signal }) => {
+          unwatch?.();
+          this.ppp = undefined;
+          const o = pppdOutcome(code, signal, run.stderrTail());
+          this.deps.log[pppdExitLevel(o.outcome)]({
+            event: 'ppp-exit',
+            line: this.deps.line.name,
+            callId: this.callId(),
+            code,
+            signal,
+            outcome: `ppp-${o.outcome}`,
+            description: o.description,
+            stderr: run.stderrTail().slice(-500),
+          });
+          await this.reclaimLock();
+          this.push(
+            {
+              type: 'ppp-exit',
+              code,
+              outcome: `ppp-${o.outcome}`,
+              terminateCause: o.terminateCause,
+              description: o.description,
+              traffic: pppdTraffic(run.stderrTail()),
+            },
+            generation,
+          );
+        })
+        .catch((err: unknown) => {
+          // Whatever failed above, the call must end and be recorded.
+          this.deps.log.error({ event: 'session-error', line: this.deps.line.name, err: String(err) });
+          this.push({ type: 'ppp-failed', message: String(err) }, generation);
         });
-        await this.keeper.reclaim();
-        const outcome = `ppp-${o.outcome}`;
-        this.push(
-          { type: 'ppp-exit', code, outcome, terminateCause: o.terminateCause, description: o.description },
-          serial,
-        );
-      });
     } catch (err) {
       this.deps.log.error({
         event: 'ppp-spawn-failed',
@@ -376,8 +453,26 @@ export class LineSession {
         err: String(err),
         code: errnoCode(err),
       });
+      await this.reclaimLock();
+      this.push({ type: 'ppp-failed', message: String(err) }, generation);
+    }
+  }
+
+  /**
+   * Takes the UUCP lock back from pppd. A lock directory that is full or gone (it is a
+   * world-writable tmpfs) must not stop the call from ending: the line is hung up and
+   * recorded all the same, and the next call takes the lock afresh or reports why not.
+   */
+  private async reclaimLock(): Promise<void> {
+    try {
       await this.keeper.reclaim();
-      this.push({ type: 'ppp-failed', message: String(err) }, serial);
+    } catch (err) {
+      this.deps.log.error({
+        event: 'lock-reclaim-failed',
+        line: this.deps.line.name,
+        err: String(err),
+        code: errnoCode(err),
+      });
     }
   }
 }

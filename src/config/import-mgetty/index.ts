@@ -1,7 +1,8 @@
-import { DEFAULTS } from './defaults.js';
-import * as m from './import-mgetty-parse.js';
-import { quote, Toml } from './import-mgetty-toml.js';
-import * as t from './import-mgetty-translate.js';
+import { DEFAULTS } from '../defaults.js';
+import * as m from './parse.js';
+import { quote, Toml } from './toml.js';
+import * as t from './translate.js';
+import { GUESS_NOTE } from '../warnings.js';
 
 /**
  * Translates an mgetty + callback setup into a callbackd config (TOML text). What
@@ -100,7 +101,7 @@ export function importMgetty(input: MgettyInput): string {
   }
   if (lines.size === 0) {
     notes.push('REVIEW: no mgetty port found (no port section, no mgetty in inittab); /dev/ttyS0 is a guess');
-    lineFor('ttyS0');
+    lineFor('ttyS0').guessed = true;
   }
   for (const l of lines.values()) {
     l.speed ??= globalLine.speed;
@@ -108,7 +109,7 @@ export function importMgetty(input: MgettyInput): string {
     l.rings ??= globalLine.rings;
     l.dialPrefix ??= cb.dialPrefix;
   }
-  findAddresses(input, [...lines.keys()], ppp, notes);
+  findAddresses(input, lines, ppp);
 
   const out = new Toml();
   header(out, input, notes);
@@ -163,14 +164,13 @@ function header(out: Toml, input: MgettyInput, notes: string[]): void {
   out.blank();
 }
 
-/** The HOWTO keeps `local:remote` in /etc/ppp/options.<tty>; callbackd has one pair for all lines. */
+/** The HOWTO keeps `local:remote` in /etc/ppp/options.<tty>: the first pair is [pppd]'s, others become [lines.pppd]. */
 function findAddresses(
   input: MgettyInput,
-  ttys: string[],
+  lines: Map<string, t.LineDraft>,
   ppp: { local: string; remote: string },
-  notes: string[],
 ): void {
-  for (const tty of ttys) {
+  for (const tty of lines.keys()) {
     const f = input.pppOptionsFor?.(tty);
     const pair = f
       ? m
@@ -179,17 +179,17 @@ function findAddresses(
           .find((p) => p !== undefined)
       : undefined;
     if (!f || !pair) continue;
-    const differs =
-      (pair.local && ppp.local && pair.local !== ppp.local) ||
-      (pair.remote && ppp.remote && pair.remote !== ppp.remote);
-    if (differs) {
-      notes.push(
-        `${f.path}: ${pair.local ?? ''}:${pair.remote ?? ''} differs from the pair already used; callbackd has one pair (plus per-user remote_address)`,
-      );
+    if (!ppp.local && !ppp.remote) {
+      // The first pair found is [pppd]'s; lines with another pair get their own [lines.pppd].
+      ppp.local = pair.local ?? '';
+      ppp.remote = pair.remote ?? '';
       continue;
     }
-    ppp.local ||= pair.local ?? '';
-    ppp.remote ||= pair.remote ?? '';
+    const differs = (pair.local && pair.local !== ppp.local) || (pair.remote && pair.remote !== ppp.remote);
+    if (differs) {
+      const line = lines.get(tty);
+      if (line) line.ppp = { local: pair.local, remote: pair.remote, from: f.path };
+    }
   }
 }
 
@@ -204,12 +204,13 @@ function emitPppd(
     out.comment('REVIEW: no local:remote pair in the AutoPPP line or /etc/ppp/options.<tty>; the');
     out.comment('missing address below is a documentation placeholder (192.0.2.0/24) that routes nowhere.');
   }
-  out.kv('local_address', ppp.local || PLACEHOLDER.local);
-  out.kv('remote_address', ppp.remote || PLACEHOLDER.remote);
+  out.kv('local_address', ppp.local || PLACEHOLDER.local, ppp.local ? undefined : GUESS_NOTE);
+  out.kv('remote_address', ppp.remote || PLACEHOLDER.remote, ppp.remote ? undefined : GUESS_NOTE);
   if (ppp.autoppp) {
     out.comment('mgetty started pppd on PPP frames at any login prompt, call-back or not. Set');
     out.comment('autoppp_before_callback = false to make every PPP caller go through call-back.');
   }
-  out.kv('autoppp_before_callback', ppp.autoppp);
+  // mgetty did this, but it lets PPP callers skip the call-back: flagged until decided.
+  out.kv('autoppp_before_callback', ppp.autoppp, ppp.autoppp ? GUESS_NOTE : undefined);
   out.kv('autoppp_after_callback', ppp.autoppp);
 }

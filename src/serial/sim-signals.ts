@@ -1,10 +1,21 @@
 import { createConnection, type Socket } from 'node:net';
 import { CallbackdError } from '../errors.js';
-import type { ModemSignals } from '../serial/transport.js';
+import type { ModemSignals } from './transport.js';
+import { waitFor } from '../wait.js';
 
-/** The client side of the control socket described in control.ts. */
+/**
+ * The client side of the simulator's control socket (src/sim/control.ts serves it):
+ * DTR and carrier of a simulated line, one JSON line per request. It lives with serial
+ * because the daemon uses it for lines configured with `signals = sim`; the daemon
+ * never loads simulator code.
+ */
 export interface SimSignalsClient extends ModemSignals {
-  /** Drops the connection and stops reconnecting. */
+  /**
+   * Drops the connection (the transport's close() calls it); the next request or
+   * carrier watch connects again. Each transport holds at most one connection.
+   */
+  release(): void;
+  /** Drops the connection and stops reconnecting for good. */
   close(): void;
 }
 
@@ -35,10 +46,7 @@ export function connectSimSignals(
   let watching = false;
   let lastCarrier: boolean | undefined;
   let retry: ReturnType<typeof setTimeout> | undefined;
-  const pending = new Map<
-    number,
-    { resolve: (m: Reply) => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout> }
-  >();
+  const pending = new Map<number, { resolve: (m: Reply) => void; reject: (e: Error) => void }>();
   const listeners = new Set<(on: boolean) => void>();
 
   type Reply = { id?: number; ok?: boolean; on?: boolean; error?: string; event?: string };
@@ -70,8 +78,6 @@ export function connectSimSignals(
     if (msg.event === 'carrier' && typeof msg.on === 'boolean') return notify(msg.on);
     const p = typeof msg.id === 'number' ? pending.get(msg.id) : undefined;
     if (!p) return;
-    pending.delete(msg.id!);
-    clearTimeout(p.timer);
     if (msg.ok) p.resolve(msg);
     else p.reject(gone(msg.error ?? 'request failed'));
   };
@@ -79,11 +85,7 @@ export function connectSimSignals(
   const dropped = (why: string): void => {
     sock = undefined;
     watching = false;
-    for (const [id, p] of pending) {
-      clearTimeout(p.timer);
-      p.reject(gone(why));
-      pending.delete(id);
-    }
+    for (const p of [...pending.values()]) p.reject(gone(why));
     // Carrier listeners expect events to keep coming: re-establish the watch.
     if (!closed && listeners.size > 0 && retry === undefined) {
       retry = setTimeout(() => {
@@ -130,14 +132,17 @@ export function connectSimSignals(
   const request = async (req: Record<string, unknown>): Promise<Reply> => {
     const s = await connect();
     const id = nextId++;
-    return new Promise<Reply>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        pending.delete(id);
-        reject(gone(`no answer to ${String(req.op)} within ${requestTimeoutMs} ms`));
-      }, requestTimeoutMs);
-      pending.set(id, { resolve, reject, timer });
-      s.write(`${JSON.stringify({ ...req, id, tty: ttyPath })}\n`);
-    });
+    return waitFor<Reply>(
+      (resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        return () => pending.delete(id);
+      },
+      {
+        act: () => s.write(`${JSON.stringify({ ...req, id, tty: ttyPath })}\n`),
+        timeoutMs: requestTimeoutMs,
+        onTimeout: () => gone(`no answer to ${String(req.op)} within ${requestTimeoutMs} ms`),
+      },
+    );
   };
 
   const ensureWatch = async (): Promise<void> => {
@@ -171,6 +176,14 @@ export function connectSimSignals(
       return () => {
         listeners.delete(fn);
       };
+    },
+    release() {
+      // Not a reconnect: whoever still listens for carrier asks again (ensureWatch).
+      const s = sock ?? undefined;
+      sock = undefined;
+      watching = false;
+      s?.destroy();
+      for (const p of [...pending.values()]) p.reject(gone('released'));
     },
     close() {
       closed = true;

@@ -1,18 +1,23 @@
-import { DEFAULT_TIMING } from '../options.js';
-import { formatDuration } from './duration.js';
-import * as m from './import-mgetty-parse.js';
-import { Toml } from './import-mgetty-toml.js';
-import { dialNumberProblem, loginNameProblem, SPEEDS } from './rules.js';
+import { DEFAULT_TIMING } from '../../options.js';
+import { formatDuration } from '../duration.js';
+import * as m from './parse.js';
+import { Toml } from './toml.js';
+import { GUESS_NOTE } from '../warnings.js';
+import { dialNumberProblem, loginNameProblem, SPEEDS } from '../rules.js';
 
 /** What one [[lines]] table needs, collected from mgetty.config and inittab. */
 export interface LineDraft {
   tty: string;
+  /** No mgetty port was found: this tty is a guess (marked for check-config). */
+  guessed?: boolean;
   answer: boolean;
   dialOut: boolean;
   speed?: number;
   init?: string;
   rings?: number;
   dialPrefix?: string;
+  /** This tty's own local:remote pair from /etc/ppp/options.<tty>, when it differs from [pppd]'s. */
+  ppp?: { local?: string; remote?: string; from: string };
   /** callbackd timing key -> duration string. */
   timing: Map<string, string>;
   notes: string[];
@@ -255,7 +260,7 @@ export function translatePppArgs(
 export function emitLine(out: Toml, l: LineDraft): void {
   for (const n of l.notes) out.comment(`not translated: ${n}`);
   out.arrayTable('lines');
-  out.kv('device', `/dev/${l.tty}`);
+  out.kv('device', `/dev/${l.tty}`, l.guessed ? GUESS_NOTE : undefined);
   out.kv('name', l.tty.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 32));
   if (l.speed !== undefined) out.kv('speed', l.speed);
   if (l.init !== undefined) out.kv('init', l.init.replace(/[\r\n]+/g, ' '));
@@ -263,6 +268,12 @@ export function emitLine(out: Toml, l: LineDraft): void {
   if (l.dialPrefix !== undefined) out.kv('dial_prefix', l.dialPrefix);
   if (!l.answer) out.kv('answer', false, 'a callback dial-out device, not an mgetty port');
   if (!l.dialOut) out.kv('dial_out', false);
+  if (l.ppp) {
+    out.comment(`from ${l.ppp.from}`);
+    out.table('lines.pppd');
+    if (l.ppp.local) out.kv('local_address', l.ppp.local);
+    if (l.ppp.remote) out.kv('remote_address', l.ppp.remote);
+  }
   if (l.timing.size > 0) {
     out.table('lines.timing');
     for (const [k, v] of l.timing) out.kv(k, v);

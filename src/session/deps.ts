@@ -1,3 +1,4 @@
+import type { CallEnd, Traffic } from '../call-end.js';
 import type { CallbackEntry, Config, LineConfig, PppUser } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { PppRun } from '../ppp/index.js';
@@ -27,17 +28,12 @@ export interface PolicyState {
   record(entry: string, number: string, now: number): void;
 }
 
-export interface CallRecord {
+export interface CallRecord extends CallEnd {
   call?: CallInfo;
   line: string;
-  outcome: string;
-  terminateCause: string;
-  detail?: string;
   endedAt: number;
-  pppExitCode?: number | null;
   /** From pppd's exit report. */
-  bytesIn?: number;
-  bytesOut?: number;
+  traffic?: Traffic;
 }
 
 export interface PppStarter {
@@ -79,4 +75,6 @@ export interface SessionDeps {
    * it, or undefined when none is idle.
    */
   transferCallback?: (req: { call: CallInfo; entry: CallbackEntry; number: string }) => string | undefined;
+  /** The operator disabled the line (`callbackd line disable`): RINGs are not answered. */
+  disabled?: () => boolean;
 }

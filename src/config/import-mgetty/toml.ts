@@ -23,12 +23,17 @@ export function value(v: TomlValue): string {
   return String(v);
 }
 
+/** TOML comments may hold tabs but no other control character (found by `npm run fuzz`). */
+function printable(s: string): string {
+  return s.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, '?');
+}
+
 export class Toml {
   private readonly rows: string[] = [];
 
   comment(text: string): void {
-    // A newline inside a comment would start a line of TOML.
-    for (const part of text.split(/\r?\n/)) this.rows.push(part === '' ? '#' : `# ${part}`);
+    // A newline inside a comment would start a line of TOML; other control bytes are not allowed in one.
+    for (const part of text.split(/\r?\n/)) this.rows.push(part === '' ? '#' : `# ${printable(part)}`);
   }
 
   table(name: string): void {
@@ -40,7 +45,7 @@ export class Toml {
   }
 
   kv(key: string, v: TomlValue, note?: string): void {
-    const text = note === undefined ? '' : `  # ${note.replace(/[\r\n]+/g, ' ')}`;
+    const text = note === undefined ? '' : `  # ${printable(note.replace(/[\r\n]+/g, ' '))}`;
     this.rows.push(`${key} = ${value(v)}${text}`);
   }
 

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
-import { errnoCode } from '../errors.js';
-import { importMgetty, type MgettyInput, type SourceFile } from './import-mgetty.js';
-import { parseConfig } from './load.js';
+import { errnoCode } from '../../errors.js';
+import { importMgetty, type MgettyInput, type SourceFile } from './index.js';
+import { parseConfig } from '../load.js';
 
 /** Where Debian's mgetty keeps its files. */
 export const MGETTY_DEFAULTS = {

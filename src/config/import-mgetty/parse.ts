@@ -1,6 +1,6 @@
 /**
  * Readers for mgetty's configuration files, as mgetty 1.2 and its callback program
- * understand them. They only split the text into data; import-mgetty.ts decides
+ * understand them. They only split the text into data; index.ts decides
  * what each piece means for callbackd.
  */
 

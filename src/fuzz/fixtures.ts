@@ -1,0 +1,20 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root, from src/fuzz or dist/fuzz alike. */
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const read = (path: string) => readFileSync(ROOT + path, 'utf8');
+
+/** The commented sample config: the fuzz base config and the text the loader's mutations start from. */
+export const FUZZ_CONFIG_TOML = read('config/callbackd.toml');
+
+/** The importer's unit-test fixtures: a real mgetty + callback setup to mutate. */
+const MGETTY = 'test/unit/fixtures/mgetty/';
+export const MGETTY_SAMPLES = {
+  login: read(MGETTY + 'login.config'),
+  mgetty: read(MGETTY + 'mgetty.config'),
+  inittab: read(MGETTY + 'inittab'),
+  callback: read(MGETTY + 'callback.config'),
+  passwd: read(MGETTY + 'passwd'),
+  options: read(MGETTY + 'options.ttyS1'),
+};

@@ -1,0 +1,134 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Supervisor } from '../../src/daemon/supervisor.js';
+import { silentLogger } from '../../src/log.js';
+import type { MemoryTransport } from '../../src/serial/memory-transport.js';
+import { testConfig, testLine } from '../helpers/config.js';
+import { res, scriptedModems, startHarness, type Harness } from './session-harness.js';
+
+// The effect loop (LineSession + LineKeeper) on a memory transport, fake lock, fake
+// policy, a pppd the test ends, and fake time: no pty, no real clock.
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.session.abandon();
+  h = undefined;
+  vi.useRealTimers();
+});
+
+async function toPrompt(x: Harness): Promise<void> {
+  x.ring();
+  await x.advance(2_000);
+  expect(x.commands).toContain('ATA');
+}
+
+describe('effect loop', () => {
+  it('drops a result that arrives after its state moved on', async () => {
+    h = await startHarness((c) => ({ ...c, pppd: { ...c.pppd, autoPppBeforeCallback: true } }));
+    h.manualVerify = true;
+    // First call: the secret is being checked when the caller hangs up.
+    await toPrompt(h);
+    h.type('pppuser\r');
+    await h.advance(100);
+    h.type('wrong\r');
+    await h.advance(100);
+    expect(h.states.at(-1)).toBe('verifying');
+    h.modem.peer.write(res('NO CARRIER'));
+    await h.advance(5_000);
+    expect(h.records).toHaveLength(1);
+    // Second call reaches the same state; the first call's verdict comes in late.
+    await toPrompt(h);
+    h.type('pppuser\r');
+    await h.advance(100);
+    h.type('wrong again\r');
+    await h.advance(100);
+    expect(h.verifies).toHaveLength(2);
+    h.verifies[0]!(true);
+    await h.advance(100);
+    expect(h.ppp.started).toBe(0);
+    h.verifies[1]!(false);
+    await h.advance(100);
+    expect(h.ppp.started).toBe(0);
+    expect(h.tap.events.filter((e) => e.event === 'login-refused')).toHaveLength(1);
+  });
+
+  it('bounds what a caller can queue: a burst of CRs costs a few prompts', async () => {
+    h = await startHarness();
+    await toPrompt(h);
+    const before = h.modem.written.length;
+    h.type(Buffer.alloc(4096, 0x0d));
+    await h.advance(100);
+    const prompts =
+      Buffer.concat(h.modem.written.slice(before)).toString('latin1').split('login: ').length - 1;
+    expect(prompts).toBeGreaterThan(0);
+    expect(prompts).toBeLessThanOrEqual(5);
+    expect(h.tap.events.filter((e) => e.event === 'input-dropped')).toHaveLength(1);
+  });
+
+  it('stop while pppd runs: pppd is stopped first, one record, the line is closed', async () => {
+    h = await startHarness((c) => ({ ...c, pppd: { ...c.pppd, autoPppBeforeCallback: true } }));
+    await toPrompt(h);
+    h.type('pppuser\r');
+    await h.advance(100);
+    h.type('secret\r');
+    await h.advance(100);
+    expect(h.ppp.started).toBe(1);
+    expect(h.states.at(-1)).toBe('ppp');
+    const stopped = h.session.stop();
+    await h.advance(30_000);
+    await stopped;
+    expect(h.records).toHaveLength(1);
+    expect(h.records[0]).toMatchObject({ outcome: 'ppp-stopped', pppExitCode: 5 });
+    expect(h.states.at(-1)).toBe('stopped');
+    expect(h.modem.isOpen).toBe(false);
+  });
+
+  it('a lock that cannot be taken back after pppd still ends the call with its record', async () => {
+    h = await startHarness((c) => ({ ...c, pppd: { ...c.pppd, autoPppBeforeCallback: true } }));
+    await toPrompt(h);
+    h.type('pppuser\r');
+    await h.advance(100);
+    h.type('secret\r');
+    await h.advance(100);
+    h.lock.fail = 'reclaim';
+    h.ppp.exit(16, 'Modem hangup\nSent 10 bytes, received 20 bytes.\n');
+    await h.advance(10_000);
+    expect(h.records).toHaveLength(1);
+    expect(h.records[0]).toMatchObject({ outcome: 'ppp-hangup', traffic: { bytesIn: 20, bytesOut: 10 } });
+    expect(h.tap.events.some((e) => e.event === 'lock-reclaim-failed')).toBe(true);
+    expect(h.states.at(-1)).toBe('idle');
+  });
+});
+
+describe('supervisor on memory transports', () => {
+  it('two reloads that change a line and change it back open the line once more, not twice', async () => {
+    vi.useFakeTimers();
+    const transports: MemoryTransport[] = [];
+    const base = testConfig();
+    const config = { ...base, lines: [testLine({ name: 'ttyS1', device: '/dev/ttyMEM1' })] };
+    const sup = new Supervisor(config, {
+      log: silentLogger(),
+      openTransport: scriptedModems(transports, [], {}),
+      makeLock: () => ({
+        acquire: async () => ({ ok: true }),
+        release: () => undefined,
+        handOver: () => undefined,
+        reclaim: () => undefined,
+      }),
+      startPpp: () => Promise.reject(new Error('no pppd here')),
+      accounting: { write: async () => undefined },
+    });
+    sup.start();
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(transports).toHaveLength(1);
+    const changed = { ...config, lines: config.lines.map((l) => ({ ...l, rings: 3 })) };
+    sup.reload(changed);
+    sup.reload(config);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(transports).toHaveLength(2);
+    expect(transports.filter((t) => t.isOpen)).toHaveLength(1);
+    expect(sup.statuses().map((s) => s.state)).toEqual(['idle']);
+    const stopped = sup.stop();
+    await vi.advanceTimersByTimeAsync(20_000);
+    await stopped;
+  });
+});
