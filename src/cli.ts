@@ -89,6 +89,7 @@ export async function main(argv: string[]): Promise<void> {
   await cli.parseAsync();
 }
 
+process.title = 'callbackd'; // ps, pgrep and top name the daemon, not node
 main(process.argv.slice(2)).catch((err: unknown) => {
   process.stderr.write(`callbackd: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exitCode = 1;

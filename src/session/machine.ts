@@ -1,6 +1,13 @@
 import type { CallbackEntry, Config, LineConfig } from '../config/types.js';
 import { expandTokens, validLoginName } from '../login/index.js';
-import { asksSecret, identify, resolveCallback, screenCallerId, secretHashFor } from '../policy/index.js';
+import {
+  asksSecret,
+  identify,
+  resolveCallback,
+  screenCallerId,
+  secretHashFor,
+  type Identity,
+} from '../policy/index.js';
 import type { DialFailure, Outcome, TerminateCause, Traffic } from '../call-end.js';
 import type { CallInfo, Claim, Effect, Input, LoginClock, Phase, State, Step, Transition } from './types.js';
 
@@ -256,8 +263,9 @@ function promptLogin(
  */
 export const UNKNOWN_NAME = 'UNKNOWN';
 
-function shownName(name: string, ctx: MachineContext): string {
-  return identify(ctx.config, name).kind === 'unknown' ? UNKNOWN_NAME : name;
+/** The name as logged and recorded for the login in progress (see UNKNOWN_NAME). */
+function lastShown(call: CallInfo): string | undefined {
+  return call.logins.at(-1);
 }
 
 function failureKeys(call: CallInfo, name?: string): string[] {
@@ -330,32 +338,30 @@ function onLoginLine(state: Extract<State, { tag: 'login' }>, text: string, ctx:
     const { call, phase, failures, clock } = state;
     return to({ tag: 'verifying', call, phase, failures, claim, clock }, [
       { do: 'reader', echo: true, detectPpp: false },
-      { do: 'verify', hash: secretHashFor(claimIdentity(claim)), secret: text },
+      { do: 'verify', hash: secretHashFor(claim), secret: text },
     ]);
   }
   const name = text.trim();
   if (name === '') return promptLogin(state.call, state.phase, state.failures, ctx, false, state.clock);
   if (!validLoginName(name, ctx.config.login.maxLength)) return refuse(state, ctx, undefined, 'invalid name');
-  const shown = shownName(name, ctx);
+  // The name is looked up once; everything after works with what it stands for.
+  const id = identify(ctx.config, name);
+  const shown = id.kind === 'unknown' ? UNKNOWN_NAME : name;
   const call = { ...state.call, logins: [...state.call.logins, shown] };
-  const claim = claimFor(name, state.phase, call, ctx);
+  const claim = claimFor(id, state.phase, call, ctx);
   if (ctx.isLocked(failureKeys(call, shown))) {
     // Locked out: same dialogue as a wrong secret, so the lockout cannot be probed either.
     return askSecret({ ...state, call }, { kind: 'unknown', name }, ctx);
   }
-  if (claim.kind === 'callback' && !asksSecret(claimIdentity(claim))) {
+  if (claim.kind === 'callback' && !asksSecret(claim)) {
     return afterSecret({ ...state, call }, claim, ctx);
   }
   return askSecret({ ...state, call }, claim, ctx);
 }
 
-function claimIdentity(claim: Claim) {
-  return claim.kind === 'unknown' ? { kind: 'unknown' as const, name: claim.name } : claim;
-}
-
-/** Who a name stands for in this phase; anything not allowed here is 'unknown'. */
-function claimFor(name: string, phase: Phase, call: CallInfo, ctx: MachineContext): Claim {
-  const id = identify(ctx.config, name);
+/** What an identity stands for in this phase; anything not allowed here is 'unknown'. */
+function claimFor(id: Identity, phase: Phase, call: CallInfo, ctx: MachineContext): Claim {
+  const name = id.kind === 'callback' ? id.entry.name : id.kind === 'ppp' ? id.user.name : id.name;
   if (id.kind === 'callback') {
     if (phase !== 1 || !screenCallerId(id.entry.callerId, call.callerId)) return { kind: 'unknown', name };
     return { kind: 'callback', entry: id.entry };
@@ -379,20 +385,16 @@ function askSecret(state: Extract<State, { tag: 'login' }>, claim: Claim, ctx: M
 function onVerifying(state: Extract<State, { tag: 'verifying' }>, input: Input, ctx: MachineContext): Step {
   if (input.type === 'carrier-lost') return lost(state, input);
   if (input.type !== 'verified') return none();
-  const name = shownName(state.claim.kind === 'unknown' ? state.claim.name : nameOf(state.claim), ctx);
+  const name = lastShown(state.call);
   if (!input.ok || state.claim.kind === 'unknown') return refuse(state, ctx, name, 'wrong name or secret');
   const base = { ...state, tag: 'login' as const, step: 'name' as const };
   const next = afterSecret(base, state.claim, ctx);
   return to(next.state, [{ do: 'success', keys: failureKeys(state.call, name) }, ...next.effects]);
 }
 
-function nameOf(claim: Claim): string {
-  return claim.kind === 'callback' ? claim.entry.name : claim.kind === 'ppp' ? claim.user.name : claim.name;
-}
-
 function afterSecret(state: Extract<State, { tag: 'login' }>, claim: Claim, ctx: MachineContext): Transition {
   if (claim.kind === 'ppp') return startPpp(state.call, claim, false);
-  if (claim.kind !== 'callback') return refuse(state, ctx, shownName(claim.name, ctx), 'unknown name');
+  if (claim.kind !== 'callback') return refuse(state, ctx, lastShown(state.call), 'unknown name');
   const entry = claim.entry;
   if (entry.callerSupplies) {
     return to({ ...state, step: 'number', claim }, [

@@ -1,5 +1,6 @@
 import type { CallEnd, DialFailure, Outcome, TerminateCause, Traffic } from '../call-end.js';
 import type { CallbackEntry, PppUser } from '../config/types.js';
+import type { Identity } from '../policy/identify.js';
 import type { AnswerOutcome, DialOutcome } from '../modem/types.js';
 
 /**
@@ -35,11 +36,12 @@ export interface LoginClock {
   warned: boolean;
 }
 
-/** Who the caller claimed to be, while we check the secret. */
-export type Claim =
-  | { kind: 'callback'; entry: CallbackEntry }
-  | { kind: 'ppp'; user: PppUser }
-  | { kind: 'unknown'; name: string };
+/**
+ * Who the caller claimed to be, while we check the secret: the policy's Identity of the
+ * typed name, with what this leg does not allow (a call-back entry on the second leg,
+ * say) already turned into 'unknown'.
+ */
+export type Claim = Identity;
 
 export type State =
   | { tag: 'idle' }

@@ -31,7 +31,7 @@ import { createExchange, serveControl, type Exchange, type SimEvent, type SimMod
 
 const DIST = fileURLToPath(new URL('../', import.meta.url));
 const CLI = path.join(DIST, 'cli.js');
-const STANDIN = path.join(DIST, 'ppp/pppd-standin.js');
+const STANDIN = path.join(DIST, 'demo/pppd-standin.js');
 const PROBE = path.join(DIST, 'soak/lag-probe.js');
 
 /** Fault classes; those in KNOWN break the current daemon and run only with --known. */

@@ -8,7 +8,7 @@ import { hashSecret } from '../../src/policy/index.js';
 import type { Terminal } from '../../src/sim/terminal.js';
 
 export const CLI = new URL('../../dist/cli.js', import.meta.url).pathname;
-const STANDIN = new URL('../../dist/ppp/pppd-standin.js', import.meta.url).pathname;
+const STANDIN = new URL('../../dist/demo/pppd-standin.js', import.meta.url).pathname;
 export const PPP_PASSWORD = 'password_for_pppuser';
 
 /**

@@ -18,7 +18,7 @@ import { Journald } from '../helpers/journald.js';
 // error). Exactly those two errors, and nothing else, are at warning or above.
 
 const CLI = new URL('../../dist/cli.js', import.meta.url).pathname;
-const STANDIN = new URL('../../dist/ppp/pppd-standin.js', import.meta.url).pathname;
+const STANDIN = new URL('../../dist/demo/pppd-standin.js', import.meta.url).pathname;
 const PASSWORD = 'password_for_pppuser';
 const ID = 'callbackd-test';
 
@@ -52,6 +52,8 @@ beforeAll(async () => {
       pppd: [process.execPath, STANDIN],
       hash: await hashSecret(PASSWORD),
     }),
+    // As an operator keeps a file with hashes: else the daemon warns about it (rightly).
+    { mode: 0o600 },
   );
   // What journalctl shows is what the test waits on.
   follow = journald.follow(ID);

@@ -57,7 +57,7 @@ describe('the Debian package', () => {
     expect(statSync(join(root, 'etc/callbackd/callbackd.toml')).mode & 0o777).toBe(0o600);
     expect(statSync(join(root, 'usr/sbin/callbackd')).mode & 0o777).toBe(0o755);
     expect(readFileSync(join(root, 'usr/sbin/callbackd'), 'utf8')).toContain(
-      'exec /usr/bin/node /usr/lib/callbackd/dist/cli.js "$@"',
+      'exec /usr/bin/node --lite-mode --no-expose-wasm --no-memory-reducer /usr/lib/callbackd/dist/cli.js "$@"',
     );
     expect(statSync(join(root, 'var/lib/callbackd')).isDirectory()).toBe(true);
     expect(statSync(join(root, 'var/log/callbackd')).mode & 0o777).toBe(0o750); // postinst ran
