@@ -143,6 +143,27 @@ export async function answerCallback(port: Terminal): Promise<void> {
   await port.expect('login: ', 10_000);
 }
 
+/** The seed's first leg as a caller goes through it, up to the call-back's `login:`. */
+export async function callBack(b: Bench): Promise<Terminal> {
+  const port = await b.openCaller();
+  await dialIn(port);
+  await port.write('call\r');
+  await port.expect(`Calling you back at ${CALLER}`, 5_000);
+  await port.expect('NO CARRIER', 5_000);
+  await answerCallback(port);
+  return port;
+}
+
+/** A call-back, `pppuser` logged in, and the pppd stand-in answering on the line. */
+export async function callBackIntoStandin(b: Bench): Promise<Terminal> {
+  const port = await callBack(b);
+  await port.write('pppuser\r');
+  await port.expect('Password: ', 5_000);
+  await port.write(`${PASSWORD}\r`);
+  await pingStandin(port, 'up');
+  return port;
+}
+
 /**
  * A line to the pppd stand-in and its answer, over the handed-over tty. Resent every
  * second until answered (what arrives before the child has the line is lost), for up

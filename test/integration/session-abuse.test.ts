@@ -1,16 +1,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  CALLER,
-  SERVER,
-  PASSWORD,
-  answerCallback,
-  dialIn,
-  pingStandin,
-  startBench,
-  type Bench,
-} from '../helpers/bench.js';
+import { SERVER, callBackIntoStandin, dialIn, startBench, type Bench } from '../helpers/bench.js';
 
 // A caller who abuses the line, and faults around a call: the daemon bounds the work,
 // keeps every line, and records every call once. Real ptys, the simulator's exchange.
@@ -43,16 +34,7 @@ describe('a caller flooding the prompt', () => {
 describe('the lock directory goes away while pppd has the line', () => {
   it('ends the call with its record, keeps the daemon, and the line comes back', async () => {
     bench = await startBench();
-    const port = await bench.openCaller();
-    await dialIn(port);
-    await port.write('call\r');
-    await port.expect(`Calling you back at ${CALLER}`, 5_000);
-    await port.expect('NO CARRIER', 5_000);
-    await answerCallback(port);
-    await port.write('pppuser\r');
-    await port.expect('Password: ', 5_000);
-    await port.write(`${PASSWORD}\r`);
-    await pingStandin(port, 'up');
+    const port = await callBackIntoStandin(bench);
     // /run/lock is a world-writable tmpfs: anyone can fill it or a clean-up can remove it.
     const lockDir = join(bench.dir, 'lock');
     rmSync(lockDir, { recursive: true, force: true });
@@ -72,15 +54,7 @@ describe('the lock directory goes away while pppd has the line', () => {
 describe('after pppd', () => {
   it('the modem is reset once (DTR drop and init), not twice', async () => {
     bench = await startBench();
-    const port = await bench.openCaller();
-    await dialIn(port);
-    await port.write('call\r');
-    await port.expect('NO CARRIER', 5_000);
-    await answerCallback(port);
-    await port.write('pppuser\r');
-    await port.expect('Password: ', 5_000);
-    await port.write(`${PASSWORD}\r`);
-    await pingStandin(port, 'up');
+    await callBackIntoStandin(bench);
     const exit = bench.exchange.events.at(-1)!.seq + 1;
     bench.caller.dropCarrier();
     await bench.callEnd();

@@ -8,6 +8,7 @@ import {
   SERVER,
   SERVER2,
   answerCallback,
+  callBack,
   dialIn,
   pingStandin,
   startBench,
@@ -23,16 +24,6 @@ afterEach(async () => {
   await bench?.close();
   bench = undefined;
 });
-
-async function callBack(b: Bench): Promise<Terminal> {
-  const port = await b.openCaller();
-  await dialIn(port);
-  await port.write('call\r');
-  await port.expect(`Calling you back at ${CALLER}`, 5_000);
-  await port.expect('NO CARRIER', 5_000);
-  await answerCallback(port);
-  return port;
-}
 
 const dials = (b: Bench) =>
   b.exchange.events.filter((e) => e.type === 'command' && e.modem === SERVER && /^ATD/i.test(String(e.line)));
