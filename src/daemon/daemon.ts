@@ -9,6 +9,8 @@ import { releaseAllSync, UucpLock } from '../serial/index.js';
 import { createSerialTransport } from '../serial/index.js';
 import { connectSimSignals } from '../serial/index.js';
 import { startPppd } from '../ppp/index.js';
+import { Radius } from '../radius/index.js';
+import type { RadiusConfig } from '../config/radius.js';
 import { ControlServer, type ControlStatus, type ReloadResult } from './control.js';
 import { Metrics, MetricsServer } from './metrics.js';
 import { Notifier } from './notify.js';
@@ -70,6 +72,11 @@ export async function startDaemon(o: {
   const notifier = new Notifier({ log });
   const status = new StatusFile(config.daemon.stateDir, { configSource: config.source, log });
   const deps = o.deps ?? realDeps(log);
+  // callbackd as a RADIUS NAS: opened before the lines, so the first call can ask it.
+  // A secret file that others can read stops the start here, like any config problem.
+  let radius = config.radius
+    ? await Radius.open(config.radius, { stateDir: config.daemon.stateDir, log })
+    : undefined;
   // Every line's modem bytes pass a tracer: to trace_dir per call, and to `callbackd trace`.
   const tracers = new Map<string, LineTracer>();
   const tracer = (name: string): LineTracer => {
@@ -93,6 +100,7 @@ export async function startDaemon(o: {
   const supervisor = new Supervisor(config, {
     ...deps,
     openTransport: (line) => tracedTransport(deps.openTransport(line), tracer(line.name)),
+    radius: () => radius,
     onStatus: (lines) => {
       for (const l of lines) tracers.get(l.name)?.call(l.callId);
       status.update(lines);
@@ -116,6 +124,16 @@ export async function startDaemon(o: {
       try {
         const hash = hashConfig(o.configPath);
         const next = await loadConfig(o.configPath);
+        if (radiusChanged(supervisor.currentConfig.radius, next.radius)) {
+          // Opened before the old one closes: a bad secret file rejects the reload and keeps it.
+          const fresh = next.radius
+            ? await Radius.open(next.radius, { stateDir: next.daemon.stateDir, log })
+            : undefined;
+          const old = radius;
+          radius = fresh;
+          log.info({ event: 'radius-reopened', enabled: fresh !== undefined });
+          void old?.close(old.config.timeoutMs);
+        }
         supervisor.reload(next);
         void status.setConfigSource(next.source);
         configHash = hash;
@@ -152,6 +170,8 @@ export async function startDaemon(o: {
         await metricsServer?.stop();
         metrics?.close();
         await supervisor.stop();
+        // Records not yet acknowledged stay in the spool for the next start.
+        await radius?.close(radius.config.timeoutMs);
         await status.remove();
         notifier.close();
         log.info({ event: 'stopped' });
@@ -217,6 +237,10 @@ export async function startDaemon(o: {
   notifier.ready();
   notifier.startWatchdog(() => true);
   return handle;
+}
+
+function radiusChanged(a: RadiusConfig | undefined, b: RadiusConfig | undefined): boolean {
+  return JSON.stringify(a ?? null) !== JSON.stringify(b ?? null);
 }
 
 /** sha256 of the file the config comes from (what `sha256sum` prints), or of the config itself. */

@@ -30,6 +30,8 @@ export interface SupervisorDeps {
   /** Where accounting records go; defaults to the config's accounting file. */
   accounting?: { write(rec: AccountingRecord): Promise<void> };
   now?: () => number;
+  /** The open RADIUS NAS, when the config has [radius] (the daemon opens and reopens it). */
+  radius?: SessionDeps['radius'];
 }
 
 interface Managed {
@@ -98,6 +100,7 @@ export class Supervisor {
       finish: (rec) => this.record(rec),
       onState: (s) => this.onState(managed, s),
       disabled: () => this.disabled.has(line.name),
+      radius: this.deps.radius,
     });
     this.lines.set(line.name, managed);
     managed.session.start();

@@ -44,7 +44,14 @@ const LINE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
 export function buildPppdArgv(
   cfg: PppdConfig,
-  o: { user?: PppUser; autoPpp: boolean; lineName: string; radius?: PppdRadiusArgs },
+  o: {
+    user?: PppUser;
+    autoPpp: boolean;
+    lineName: string;
+    radius?: PppdRadiusArgs;
+    /** Per-call options from RADIUS (maxconnect, idle: names and numbers only). */
+    extraOptions?: string[];
+  },
 ): PppdArgv {
   if (!cfg.path) throw new CallbackdError('CONFIG_INVALID', 'pppd.path is empty');
   if (!LINE_NAME.test(o.lineName)) {
@@ -73,6 +80,12 @@ export function buildPppdArgv(
   if (!hasAny(cfg.options, ['linkname'])) args.push('linkname', o.lineName);
   if (o.autoPpp && !papRequiredAtEnd(cfg.options)) args.push('require-pap');
   if (o.radius) args.push(...radiusArgs(o.radius));
+  for (const w of o.extraOptions ?? []) {
+    if (!/^[a-z0-9-]{1,32}$/.test(w)) {
+      throw new CallbackdError('CONFIG_INVALID', `pppd option ${JSON.stringify(w)} is not usable`);
+    }
+    args.push(w);
+  }
   args.push('nodetach');
   return { file: cfg.path, args };
 }

@@ -1,7 +1,7 @@
 import { pppdForLine } from '../config/pppd-line.js';
 import type { Config, LineConfig, PppUser } from '../config/types.js';
 import type { Logger } from '../log.js';
-import { buildPppdArgv } from './argv.js';
+import { buildPppdArgv, type PppdRadiusArgs } from './argv.js';
 import { handOverToPppd, type PppRun } from './handover.js';
 
 /**
@@ -14,6 +14,8 @@ export async function startPppd(o: {
   config: Config;
   user?: PppUser;
   autoPpp: boolean;
+  radius?: PppdRadiusArgs;
+  pppdOptions?: string[];
   closeLine: () => Promise<void>;
   lock?: { handOver(pid: number): void | Promise<void> };
   log: Logger;
@@ -22,6 +24,8 @@ export async function startPppd(o: {
     user: o.user,
     autoPpp: o.autoPpp,
     lineName: o.line.name,
+    radius: o.radius,
+    extraOptions: o.pppdOptions,
   });
   return handOverToPppd({
     ttyPath: o.line.device,

@@ -65,7 +65,20 @@ export class Radius {
     return authenticate(this.client, nasOf(this.config), req, this.log);
   }
 
-  async close(): Promise<void> {
+  /**
+   * Stops: first gives the accounting sender up to `drainMs` to deliver what is spooled
+   * (the last calls' Stops, typically), then closes. What is still in the spool stays
+   * there, durable, for the next start.
+   */
+  async close(drainMs = 0): Promise<void> {
+    if (this.accounting && drainMs > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.accounting.drained(),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs))),
+      ]);
+      clearTimeout(timer);
+    }
     const idle = this.accounting?.close();
     await this.client.close();
     await idle;

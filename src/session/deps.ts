@@ -2,6 +2,8 @@ import type { CallEnd, Traffic } from '../call-end.js';
 import type { CallbackEntry, Config, LineConfig, PppUser } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { PppRun } from '../ppp/index.js';
+import type { PppdRadiusArgs } from '../ppp/argv.js';
+import type { Radius } from '../radius/index.js';
 import type { Transport } from '../serial/transport.js';
 import type { CallInfo } from './types.js';
 
@@ -42,6 +44,10 @@ export interface PppStarter {
     config: Config;
     user?: PppUser;
     autoPpp: boolean;
+    /** radius.so for PAP on an AutoPPP second leg ([radius] pppd_pap). */
+    radius?: PppdRadiusArgs;
+    /** Per-call options from an Access-Accept (maxconnect, idle). */
+    pppdOptions?: string[];
     /** Closes callbackd's own handle on the tty; called after the child's fd is open. */
     closeLine: () => Promise<void>;
     lock: LineLock;
@@ -75,6 +81,8 @@ export interface SessionDeps {
    * it, or undefined when none is idle.
    */
   transferCallback?: (req: { call: CallInfo; entry: CallbackEntry; number: string }) => string | undefined;
+  /** callbackd as a RADIUS NAS: present while the config has [radius] and it opened. */
+  radius?: () => Radius | undefined;
   /** The operator disabled the line (`callbackd line disable`): RINGs are not answered. */
   disabled?: () => boolean;
 }

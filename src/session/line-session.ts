@@ -12,6 +12,10 @@ import type { PppRun } from '../ppp/index.js';
 import type { SessionDeps } from './deps.js';
 import type { CallInfo, Effect, Input, State } from './types.js';
 import { LineKeeper } from './line-keeper.js';
+import { CallAccounting } from '../radius/call.js';
+import type { AuthResult } from '../radius/auth.js';
+import type { Traffic } from '../call-end.js';
+import type { TerminateCause } from '../call-end.js';
 
 /** Longest PIN or password read at a prompt. */
 const SECRET_MAX_LENGTH = 256;
@@ -52,6 +56,8 @@ export class LineSession {
   private stoppedResolve: (() => void) | undefined;
   readonly stopped: Promise<void>;
   private config: Config;
+  /** RADIUS accounting of the call in progress (both legs), when [radius] accounts. */
+  private acct: CallAccounting | undefined;
 
   constructor(private readonly deps: SessionDeps) {
     this.config = deps.config();
@@ -260,13 +266,92 @@ export class LineSession {
         callId: call?.callId,
       });
       this.report();
+      await this.account(from, state);
     }
     for (const effect of step.effects) await this.perform(effect);
     if (state.tag === 'idle' && from.tag !== 'idle') await this.backToIdle();
     if (state.tag === 'stopped' && from.tag !== 'stopped') await this.shutDown();
   }
 
+  /** NAS-Port: the line's place in the config, from 1. */
+  private lineIndex(): number {
+    return this.config.lines.findIndex((l) => l.name === this.deps.line.name) + 1;
+  }
+
+  /**
+   * RADIUS accounting follows the call's legs: Start of leg 1 at the first CONNECT, its
+   * Stop (Callback) at the hang-up for the call-back, Start of leg 2 at the call-back's
+   * CONNECT (also on a line that took the call-back over); the Stop of what is still open
+   * comes with the call's record ('finish'). The local record stays the ground truth.
+   */
+  private async account(from: State, to: State): Promise<void> {
+    if (to.tag === 'settling' && to.phase === 1 && from.tag === 'answering') {
+      this.acct = this.callAccounting(to.call);
+      await this.acct?.start(1, { authentic: 'radius' });
+    } else if (to.tag === 'dropping' && from.tag === 'announcing') {
+      await this.acct?.stop(1, 'Callback');
+    } else if (to.tag === 'settling' && to.phase === 2) {
+      this.acct ??= this.callAccounting(to.call);
+      await this.acct?.start(2, {
+        userName: to.call.radiusUser,
+        calledId: to.call.callback?.number,
+        authentic: to.call.radiusUser ? 'radius' : 'local',
+      });
+    }
+  }
+
+  private callAccounting(call: CallInfo): CallAccounting | undefined {
+    const radius = this.deps.radius?.();
+    if (!radius?.accounting) return undefined;
+    return new CallAccounting(
+      radius.accounting,
+      {
+        callId: call.callId,
+        line: this.deps.line.name,
+        lineIndex: this.lineIndex(),
+        callerId: call.callerId,
+      },
+      { log: this.deps.log, now: this.deps.now, interimMs: radius.config.interimIntervalMs },
+    );
+  }
+
+  private async accountEnd(cause: TerminateCause, traffic?: Traffic): Promise<void> {
+    const acct = this.acct;
+    this.acct = undefined;
+    await acct?.end(cause, traffic);
+  }
+
+  /** Asks RADIUS about a login; no server (or no [radius] open) is `unavailable`, logged. */
+  private async radiusAuth(e: Extract<Effect, { do: 'radius-auth' }>): Promise<Input> {
+    const radius = this.deps.radius?.();
+    const s = this.state;
+    const call = 'call' in s ? s.call : undefined;
+    const result: AuthResult = radius
+      ? await radius.authenticate({
+          name: e.name,
+          secret: e.secret,
+          line: this.deps.line.name,
+          lineIndex: this.lineIndex(),
+          callerId: e.leg === 1 ? call?.callerId : undefined,
+          calledId: e.leg === 2 ? call?.callback?.number : undefined,
+          leg: e.leg,
+        })
+      : { kind: 'unavailable' };
+    if (result.kind !== 'unavailable') return { type: 'radius-answer', result };
+    const fallback = this.config.radius?.localFallback === 'unavailable';
+    this.deps.log.warn({
+      event: 'radius-unavailable',
+      line: this.deps.line.name,
+      callId: call?.callId,
+      reason: radius ? 'no RADIUS server answered' : 'RADIUS is not open',
+      fallback: fallback ? 'local' : 'none',
+    });
+    const localOk = fallback ? await this.deps.verifySecret(e.hash, e.secret) : undefined;
+    return { type: 'radius-answer', result, localOk };
+  }
+
   private async backToIdle(): Promise<void> {
+    this.acct = undefined;
     this.readerOn = false;
     this.reader = undefined;
     this.dropped = 0;
@@ -341,9 +426,12 @@ export class LineSession {
         await this.keeper.hangup();
         this.push({ type: 'hung-up' }, this.generation);
         return;
+      case 'radius-auth':
+        void this.background(generation, () => this.radiusAuth(e));
+        return;
       case 'ppp':
         this.readerOn = false;
-        await this.startPpp(e.user, e.autoPpp, generation);
+        await this.startPpp(e.user, e.autoPpp, generation, e.pppdOptions);
         return;
       case 'transfer': {
         const line = this.deps.transferCallback?.({ call: e.call, entry: e.entry, number: e.number });
@@ -365,6 +453,7 @@ export class LineSession {
       case 'finish': {
         const { do: _, ...end } = e;
         this.deps.finish({ ...end, line: this.deps.line.name, endedAt: this.now() });
+        await this.accountEnd(e.terminateCause, e.traffic);
         return;
       }
     }
@@ -387,8 +476,10 @@ export class LineSession {
     user: Parameters<SessionDeps['startPpp']>[0]['user'],
     autoPpp: boolean,
     generation: number,
+    pppdOptions?: string[],
   ) {
     this.dropSubscriptions();
+    const radius = this.pppdRadius(autoPpp);
     try {
       const run = await this.keeper.handOver((closeLine) =>
         this.deps.startPpp({
@@ -396,6 +487,8 @@ export class LineSession {
           config: this.config,
           user,
           autoPpp,
+          radius,
+          pppdOptions,
           closeLine,
           lock: this.deps.lock,
           log: this.deps.log,
@@ -456,6 +549,15 @@ export class LineSession {
       await this.reclaimLock();
       this.push({ type: 'ppp-failed', message: String(err) }, generation);
     }
+  }
+
+  /** radius.so for an AutoPPP second leg, so pppd's PAP asks the same RADIUS servers. */
+  private pppdRadius(autoPpp: boolean): Parameters<SessionDeps['startPpp']>[0]['radius'] {
+    const s = this.state;
+    const call = 'call' in s ? s.call : undefined;
+    const r = this.deps.radius?.();
+    if (!autoPpp || !call?.callback || !r?.pppd) return undefined;
+    return { plugin: r.config.pppdPlugin, configFile: r.pppd.configFile, multiSessionId: call.callId };
   }
 
   /**

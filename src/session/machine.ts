@@ -9,6 +9,7 @@ import {
   type Identity,
 } from '../policy/index.js';
 import type { DialFailure, Outcome, TerminateCause, Traffic } from '../call-end.js';
+import { decide } from '../radius/decide.js';
 import type { CallInfo, Claim, Effect, Input, LoginClock, Phase, State, Step, Transition } from './types.js';
 
 /**
@@ -283,10 +284,11 @@ function refuse(
   name: string | undefined,
   why: string,
   message = 'Login incorrect',
+  countFailure = true,
 ): Transition {
   const failures = state.failures + 1;
   const effects: Effect[] = [
-    { do: 'failure', keys: failureKeys(state.call, name) },
+    ...(countFailure ? [{ do: 'failure', keys: failureKeys(state.call, name) } as const] : []),
     { do: 'log', level: 'notice', event: 'login-refused', fields: { login: name, reason: why, failures } },
   ];
   if (failures >= ctx.config.login.maxAttempts) {
@@ -336,6 +338,16 @@ function onLoginLine(state: Extract<State, { tag: 'login' }>, text: string, ctx:
   if (state.step === 'secret') {
     const claim = state.claim ?? { kind: 'unknown', name: '' };
     const { call, phase, failures, clock } = state;
+    const radius = ctx.config.radius;
+    // A locked-out caller gets the local refusal; RADIUS is not asked on its behalf.
+    if (radius && claimName(claim) !== '' && !ctx.isLocked(failureKeys(call, lastShown(call)))) {
+      return to({ tag: 'verifying', call, phase, failures, claim, clock }, [
+        { do: 'reader', echo: true, detectPpp: false },
+        { do: 'radius-auth', name: claimName(claim), secret: text, leg: phase, hash: secretHashFor(claim) },
+        // Every server tried with every retransmission, and a second to spare.
+        { do: 'timer', ms: radius.servers.length * (radius.retries + 1) * radius.timeoutMs + 1_000 },
+      ]);
+    }
     return to({ tag: 'verifying', call, phase, failures, claim, clock }, [
       { do: 'reader', echo: true, detectPpp: false },
       { do: 'verify', hash: secretHashFor(claim), secret: text },
@@ -353,7 +365,8 @@ function onLoginLine(state: Extract<State, { tag: 'login' }>, text: string, ctx:
     // Locked out: same dialogue as a wrong secret, so the lockout cannot be probed either.
     return askSecret({ ...state, call }, { kind: 'unknown', name }, ctx);
   }
-  if (claim.kind === 'callback' && !asksSecret(claim)) {
+  // With [radius] every login has a secret: RADIUS decides, a PIN-less local entry included.
+  if (claim.kind === 'callback' && !asksSecret(claim) && !ctx.config.radius) {
     return afterSecret({ ...state, call }, claim, ctx);
   }
   return askSecret({ ...state, call }, claim, ctx);
@@ -382,8 +395,62 @@ function askSecret(state: Extract<State, { tag: 'login' }>, claim: Claim, ctx: M
   ]);
 }
 
+/** The name a claim stands for (what RADIUS is asked about). */
+function claimName(claim: Claim): string {
+  return claim.kind === 'callback' ? claim.entry.name : claim.kind === 'ppp' ? claim.user.name : claim.name;
+}
+
+/** What the caller reads when no RADIUS server answered (nothing about the name or secret). */
+export const RADIUS_UNAVAILABLE = 'Login service unavailable, try again later';
+
+/**
+ * RADIUS answered (or did not): decide() says what the answer means. An Access-Reject is
+ * a wrong secret like any other (same text, counted); no answer refuses without counting
+ * (the caller did nothing wrong), unless local_fallback lets the local check decide.
+ */
+function onRadiusAnswer(
+  state: Extract<State, { tag: 'verifying' }>,
+  input: Extract<Input, { type: 'radius-answer' }>,
+  ctx: MachineContext,
+): Step {
+  const name = claimName(state.claim);
+  const shown = lastShown(state.call);
+  const d = decide(input.result, {
+    leg: state.phase,
+    name,
+    callbacks: ctx.config.callbacks,
+    localFallback: ctx.config.radius?.localFallback ?? 'never',
+    pppOnFirstLeg: ctx.config.pppd.autoPppBeforeCallback,
+  });
+  if (d.kind === 'local') return onVerifying(state, { type: 'verified', ok: input.localOk === true }, ctx);
+  const said = d.replyMessage === undefined ? [] : [{ do: 'write', text: `\r\n${d.replyMessage}` } as const];
+  if (d.kind === 'refuse') {
+    const why = `radius: ${d.reason}`;
+    let end: Transition;
+    if (d.countFailure) end = refuse(state, ctx, shown, why);
+    else if (input.result.kind === 'unavailable')
+      end = refuse(state, ctx, shown, why, RADIUS_UNAVAILABLE, false);
+    else end = refuse(state, ctx, shown, why, 'Login incorrect', false);
+    return to(end.state, [...said, ...end.effects]);
+  }
+  // Accepted: the typed name is a real one now, so it may be recorded.
+  const call = { ...state.call, radiusUser: name, logins: [...state.call.logins.slice(0, -1), name] };
+  const success: Effect = { do: 'success', keys: failureKeys(call, name) };
+  const base = { ...state, call, tag: 'login' as const, step: 'name' as const };
+  const next =
+    d.kind === 'ppp'
+      ? startPpp(call, { kind: 'ppp', user: d.user }, false, d.pppdOptions)
+      : afterSecret(base, { kind: 'callback', entry: d.entry }, ctx);
+  return to(next.state, [success, ...said, ...next.effects]);
+}
+
 function onVerifying(state: Extract<State, { tag: 'verifying' }>, input: Input, ctx: MachineContext): Step {
   if (input.type === 'carrier-lost') return lost(state, input);
+  if (input.type === 'radius-answer') return onRadiusAnswer(state, input, ctx);
+  // Only a RADIUS question arms this state's timer: its answer is overdue.
+  if (input.type === 'timeout') {
+    return refuse(state, ctx, lastShown(state.call), 'radius: no answer in time', RADIUS_UNAVAILABLE, false);
+  }
   if (input.type !== 'verified') return none();
   const name = lastShown(state.call);
   if (!input.ok || state.claim.kind === 'unknown') return refuse(state, ctx, name, 'wrong name or secret');
@@ -510,11 +577,12 @@ function startPpp(
   call: CallInfo,
   claim: Extract<Claim, { kind: 'ppp' }> | undefined,
   autoPpp: boolean,
+  pppdOptions?: string[],
 ): Transition {
   const next = { ...call, pppUser: claim?.user.name };
   return to({ tag: 'ppp', call: next, autoPpp }, [
     { do: 'log', level: 'info', event: 'ppp-start', fields: { user: claim?.user.name, autoPpp } },
-    { do: 'ppp', user: claim?.user, autoPpp },
+    { do: 'ppp', user: claim?.user, autoPpp, ...(pppdOptions?.length ? { pppdOptions } : {}) },
   ]);
 }
 

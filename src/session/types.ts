@@ -2,6 +2,7 @@ import type { CallEnd, DialFailure, Outcome, TerminateCause, Traffic } from '../
 import type { CallbackEntry, PppUser } from '../config/types.js';
 import type { Identity } from '../policy/identify.js';
 import type { AnswerOutcome, DialOutcome } from '../modem/types.js';
+import type { AuthResult } from '../radius/auth.js';
 
 /**
  * The per-line state machine's vocabulary. States, inputs and effects are plain data
@@ -21,6 +22,8 @@ export interface CallInfo {
   /** Call-back leg, once decided. */
   callback?: { entry: string; number: string; attempts: number; lastOutcome?: DialFailure | 'connect' };
   pppUser?: string;
+  /** The first login's name when RADIUS accepted it (accounting's User-Name, Acct-Authentic). */
+  radiusUser?: string;
 }
 
 export type Phase = 1 | 2;
@@ -91,6 +94,8 @@ export type Input =
   | { type: 'overlong' }
   | { type: 'carrier-lost' }
   | { type: 'verified'; ok: boolean }
+  /** RADIUS answered the login ('radius-auth'); `localOk` is the local check, made only when no server answered. */
+  | { type: 'radius-answer'; result: AuthResult; localOk?: boolean }
   | { type: 'hung-up' }
   | { type: 'dialed'; result: DialResult }
   | {
@@ -115,9 +120,15 @@ export type Effect =
   | { do: 'timer'; ms: number }
   | { do: 'reader'; echo: boolean; detectPpp: boolean }
   | { do: 'verify'; hash: string | undefined; secret: string }
+  /**
+   * Asks RADIUS about a login (src/radius authenticate()); the answer comes back as
+   * 'radius-answer'. `hash` is the local check, used only when no server answers and
+   * [radius] local_fallback allows it.
+   */
+  | { do: 'radius-auth'; name: string; secret: string; leg: Phase; hash: string | undefined }
   | { do: 'hangup' }
   | { do: 'dial'; number: string }
-  | { do: 'ppp'; user?: PppUser; autoPpp: boolean }
+  | { do: 'ppp'; user?: PppUser; autoPpp: boolean; pppdOptions?: string[] }
   | { do: 'transfer'; call: CallInfo; entry: CallbackEntry; number: string }
   | { do: 'stop-ppp' }
   | { do: 'failure'; keys: string[] }
