@@ -3,9 +3,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { haveRealChat, runRealChat } from '../../src/sim/caller.js';
 import type { Terminal } from '../../src/sim/terminal.js';
 import type { LogEvent } from '../../src/log-tap.js';
-import { CALLER, dialIn, pingStandin, startBench, type Bench } from '../helpers/bench.js';
+import { answerCallback, CALLER, dialIn, pingStandin, startBench, type Bench } from '../helpers/bench.js';
 import { FREERADIUS, FreeRadius, parseDetail, writeSecretFile } from '../helpers/freeradius.js';
 import { testRadiusConfig } from '../helpers/radius-config.js';
+import { testEntry } from '../helpers/config.js';
 import { existsSync } from 'node:fs';
 
 // A whole call through the daemon's line session with callbackd as a RADIUS NAS: the
@@ -21,6 +22,8 @@ const USERS = `call    Cleartext-Password := "${PIN}"
 pppuser Cleartext-Password := "password_for_pppuser", Service-Type == Framed-User
         Service-Type = Framed-User, Framed-Protocol = PPP, Framed-IP-Address = 192.168.1.77,
         Idle-Timeout = 600
+quick   Cleartext-Password := "${PIN}"
+        Service-Type = Callback-Framed-User, Callback-Id = "quick"
 rejectme Auth-Type := Reject
 `;
 
@@ -68,7 +71,8 @@ describe.skipIf(!haveFreeRadius)('a call through the session with callbackd as a
     (over: Parameters<typeof testRadiusConfig>[0] = {}, maxFailures = 5) =>
     (c: Bench['config']): Bench['config'] => ({
       ...c,
-      callbacks: [],
+      // Only "quick" is a local entry (PIN-less: RADIUS decides all the same), for Callback-Id.
+      callbacks: [testEntry({ name: 'quick', number: CALLER })],
       pppUsers: [],
       // The exchange sends the caller ID with the second RING; the lockout counts by it.
       lines: c.lines.map((l) => ({ ...l, rings: 2 })),
@@ -150,6 +154,34 @@ describe.skipIf(!haveFreeRadius)('a call through the session with callbackd as a
     },
     120_000,
   );
+
+  it('loads radius.so into pppd on an AutoPPP second leg, with the call id as Acct-Multi-Session-Id', async () => {
+    bench = await startBench(withRadius());
+    const port = await bench.openCaller();
+    await dialIn(port);
+    // Callback-Id: the local entry "quick" (its number and its short delay).
+    await port.write('quick\r');
+    await port.expect('Password: ', 5_000);
+    await port.write(`${PIN}\r`);
+    await port.expect(`Calling you back at ${CALLER}`, 10_000);
+    await port.expect('NO CARRIER', 5_000);
+    await answerCallback(port);
+    // An LCP Configure-Request at the prompt: pppd takes over and checks PAP itself.
+    await port.write(Buffer.from([0x7e, 0xff, 0x7d, 0x23, 0xc0, 0x21, 0x01, 0x01, 0x00, 0x04, 0x7e]));
+    const spawned = await bench.tap.waitFor((e) => e.event === 'ppp-spawned', 20_000);
+    const callId = String(bench.tap.events.find((e) => e.event === 'ppp-start')?.callId);
+    const args = spawned.args as string[];
+    const at = args.indexOf('plugin');
+    expect(args.slice(at, at + 6)).toEqual([
+      'plugin',
+      'radius.so',
+      'radius-config-file',
+      `${bench.dir}/radius/radiusclient.conf`,
+      'avpair',
+      `Acct-Multi-Session-Id=${callId}`,
+    ]);
+    expect(args).toContain('require-pap');
+  });
 
   it('refuses a wrong PIN, an unknown user and an Access-Reject with the same words, and counts each', async () => {
     bench = await startBench(withRadius({}, 3));
