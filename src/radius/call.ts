@@ -76,9 +76,13 @@ export class CallAccounting {
     await this.safely(() => this.acct.stop(open.leg, stop), open.leg);
   }
 
-  /** Teardown: every leg still open stops with the call's cause (pppd's traffic on leg 2). */
+  /**
+   * Teardown: every leg still open stops with the call's cause. pppd's traffic belongs to
+   * the leg pppd ran on: leg 2, or leg 1 when PPP started without a call-back.
+   */
   async end(terminateCause: TerminateCause, traffic?: Traffic): Promise<void> {
-    await this.stop(1, terminateCause);
+    const onLeg2 = this.open.has(2);
+    await this.stop(1, terminateCause, onLeg2 ? undefined : traffic);
     await this.stop(2, terminateCause, traffic);
   }
 
