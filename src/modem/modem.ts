@@ -2,7 +2,7 @@ import { dialStringProblem } from '../config/dial-string.js';
 import { CallbackdError, isCallbackdError } from '../errors.js';
 import { delay } from '../wait.js';
 import type { Logger } from '../log.js';
-import type { Timing } from '../options.js';
+import type { Timing } from '../timing.js';
 import type { Transport } from '../serial/transport.js';
 import { parseChat, type SendPart } from './chat.js';
 import { LineAssembler } from './lines.js';

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FAST_TIMING } from '../../src/options.js';
+import { FAST_TIMING } from '../../src/timing.js';
 import { res, scripted, settle } from './modem-helpers.js';
 
 beforeEach(() => {
