@@ -12,7 +12,6 @@ import { RingTracker } from './rings.js';
 import { LineWaiter } from './waiter.js';
 import type { AnswerOutcome, CommandResult, DialOutcome, ModemOptions, RingEvent } from './types.js';
 
-
 /**
  * The Hayes command engine for one modem. Command mode: lines are split, echo and
  * information text are collected, final results end the command in flight, and RING,
