@@ -2,7 +2,6 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { importCosts } from './imports.js';
 import { scale } from './scale.js';
 import { measureLines, shebangFlags, type LinesResult } from './lines.js';

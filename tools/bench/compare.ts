@@ -13,7 +13,6 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { hashSecret } from '../../src/policy/hash.js';
 import { runRealChat } from '../../src/sim/caller.js';
 import {

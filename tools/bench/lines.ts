@@ -11,7 +11,6 @@ import {
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { createExchange, serveControl } from '../../src/sim/index.js';
 import { bindTtys, startMgetty, ttyName, unbindTtys, writeMgettyConfig } from './compare.js';
 import { CLI } from '../paths.js';

@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { bareNodeRss, idleDaemonRss, type RssResult } from './daemon-rss.js';
 import { atRoundTrip, checkNumberRate, readerThroughput, type Stats } from './measure.js';
 import { radiusAuthRoundTrip, radiusBlock } from './radius.js';
