@@ -14,8 +14,7 @@ import type { CallInfo, Effect, Input, State } from './types.js';
 import { LineKeeper } from './line-keeper.js';
 import { CallAccounting } from '../radius/call.js';
 import type { AuthResult } from '../radius/auth.js';
-import type { Traffic } from '../call-end.js';
-import type { TerminateCause } from '../call-end.js';
+import type { TerminateCause, Traffic } from '../call-end.js';
 
 /** Longest PIN or password read at a prompt. */
 const SECRET_MAX_LENGTH = 256;
