@@ -17,6 +17,7 @@ import type {
 import { isTable, type Section } from './reader.js';
 import { DEFAULTS } from './defaults.js';
 import * as rules from './rules.js';
+import { SEPARATORS } from './number-rules.js';
 
 /** Each reader maps one snake_case table to its camelCase type, reporting problems as it goes. */
 
@@ -265,6 +266,8 @@ export function readCallback(s: Section, maxNameLength: number): CallbackEntry {
   } else if (callerSupplies && out.rules.allow.length === 0) {
     s.problem('rules.allow', 'a caller-supplied number needs at least one allow prefix or /regex/');
   }
+  // A ring-back's list is numbers, written as people write them: separators go.
+  if (s.table.trigger === 'ring') out.callerId = out.callerId.map((r) => r.replace(SEPARATORS, ''));
   out.callerId.forEach((r, i) => check(s, `caller_id[${i}]`, rules.callerIdRuleProblem(r)));
   readRingTrigger(s, out);
   s.done();

@@ -43,8 +43,10 @@ export function crossCheck(cfg: Omit<Config, 'source'>): Problem[] {
       if (!line) add(`callbacks[${i}].dial_lines[${j}]`, `no line is named "${name}"`);
       else if (!line.dialOut) add(`callbacks[${i}].dial_lines[${j}]`, `line "${name}" has dial_out = false`);
     });
-    // With no dial_lines the call-back goes out on the line the call came in on.
-    if (c.dialLines.length === 0 && cfg.lines.length > 0 && !cfg.lines.some((l) => l.answer && l.dialOut)) {
+    // With no dial_lines the call-back goes out on the line the call came in on (a
+    // ring-back's ring comes in on any line, answering or not).
+    const takes = (l: (typeof cfg.lines)[number]): boolean => l.answer || c.trigger === 'ring';
+    if (c.dialLines.length === 0 && cfg.lines.length > 0 && !cfg.lines.some((l) => takes(l) && l.dialOut)) {
       add(`callbacks[${i}].dial_lines`, 'no line both answers and dials out; name the dial-out lines here');
     }
   });
