@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RING_BACK_MAX_MS, transition, type MachineContext } from '../../src/session/machine.js';
 import type { Effect, Input, State } from '../../src/session/types.js';
@@ -292,5 +293,61 @@ describe('ring-back: other callers', () => {
     const clock = fresh();
     const c = ctx(clock, {}, [testEntry({ callerId: ['0301234', '!all'] })]);
     expect(run(c, clock, [[0, ring(2, '0301234')]]).state.tag).toBe('answering');
+  });
+});
+
+describe('ring-back: any order of events (property)', () => {
+  const input = fc.oneof(
+    fc.record({
+      type: fc.constant('ring' as const),
+      count: fc.integer({ min: 1, max: 6 }),
+      callerId: fc.constantFrom('0301234', '0401234', '+49301234', 'PRIVATE', undefined),
+      now: fc.constant(0),
+      callId: fc.uuid(),
+    }),
+    fc.constantFrom<Input>(
+      { type: 'timeout' },
+      { type: 'carrier-lost' },
+      { type: 'hung-up' },
+      { type: 'dialed', result: { kind: 'no-answer' } },
+      { type: 'stop' },
+    ),
+  );
+
+  it('dials only the entry number, never answers a listed caller, always has a timer, one record a call', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(input, fc.integer({ min: 0, max: 20_000 })), { maxLength: 40 }),
+        fc.boolean(),
+        fc.boolean(),
+        fc.boolean(),
+        (steps, answer, locked, limited) => {
+          const clock: Clock = { ...fresh(), locked: locked ? ['name:home'] : [] };
+          if (limited) clock.limited = 'limit';
+          const c = ctx(clock, { answer }, [testEntry(), home()]);
+          let state: State = { tag: 'idle' };
+          const finishes = new Map<string, number>();
+          for (const [inp, dt] of steps) {
+            clock.now += dt;
+            const step = transition(state, inp, c);
+            for (const e of step.effects) {
+              if (e.do === 'dial') expect(e.number).toBe('5376443');
+              if (e.do === 'dial') expect(locked || limited).toBe(false);
+              if (e.do === 'answer') expect(inp).not.toMatchObject({ callerId: '0301234' });
+              if (e.do === 'answer') expect(state.tag).toBe('idle');
+              if (e.do === 'finish' && e.call) {
+                finishes.set(e.call.callId, (finishes.get(e.call.callId) ?? 0) + 1);
+              }
+            }
+            if (step.state?.tag === 'ring-back') {
+              expect(step.effects.some((e) => e.do === 'timer')).toBe(true);
+            }
+            state = step.state ?? state;
+          }
+          for (const n of finishes.values()) expect(n).toBe(1);
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
