@@ -109,7 +109,7 @@ async function run(dir: string): Promise<void> {
     {
       runs,
       modes,
-      systems: ['callbackd', 'mgetty'],
+      systems: arg('systems', 'callbackd,mgetty').split(',') as System[],
       log: (l) => process.stderr.write(`bench:compare: ${l}\n`),
     },
     dir,

@@ -1,5 +1,6 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import {
+  appendFileSync,
   chmodSync,
   existsSync,
   mkdirSync,
@@ -295,8 +296,10 @@ function startCallbackd(cfg: string): Running {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
+  const logFile = process.env.CALLBACKD_BENCH_DAEMON_LOG;
   const keep = (b: Buffer): void => {
     out = (out + b.toString()).slice(-4000);
+    if (logFile) appendFileSync(logFile, b);
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
