@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { hashSecret } from '../policy/hash.js';
 import { createExchange, serveControl, type SimModem } from '../sim/index.js';
 import { Terminal } from '../sim/terminal.js';
+import { pppdLink } from './compare.js';
 import { memOf, shebangFlags } from './lines.js';
 
 /**
@@ -72,7 +73,7 @@ name = "pppuser"
 password_hash = ${JSON.stringify(hash)}
 
 [pppd]
-path = ${JSON.stringify(process.execPath)}
+path = ${JSON.stringify(pppdLink(dir))}
 prefix_args = [${JSON.stringify(STANDIN)}]
 local_address = "192.168.1.1"
 remote_address = "192.168.1.2"
