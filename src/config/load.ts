@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse, TomlError } from 'smol-toml';
 import { CallbackdError, errnoCode } from '../errors.js';
-import { DEFAULT_TIMING } from '../options.js';
+import { DEFAULT_TIMING } from '../timing.js';
 import { KeyLocator } from './locate.js';
 import { Section, type Problem, type Table } from './reader.js';
 import * as read from './sections.js';

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { basename } from 'node:path';
-import { DEFAULT_TIMING, validateTiming, type Timing } from '../options.js';
+import { DEFAULT_TIMING, validateTiming, type Timing } from '../timing.js';
 import { isSecretHash } from './secret-hash.js';
 import type {
   CallbackEntry,

@@ -1,4 +1,4 @@
-import type { Timing } from '../options.js';
+import type { Timing } from '../timing.js';
 import type { RadiusConfig } from './radius.js';
 
 /**

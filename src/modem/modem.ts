@@ -2,7 +2,7 @@ import { dialStringProblem } from '../config/dial-string.js';
 import { CallbackdError, isCallbackdError } from '../errors.js';
 import { delay } from '../wait.js';
 import type { Logger } from '../log.js';
-import type { Timing } from '../options.js';
+import type { Timing } from '../timing.js';
 import type { Transport } from '../serial/transport.js';
 import { parseChat, type SendPart } from './chat.js';
 import { LineAssembler } from './lines.js';
@@ -11,15 +11,6 @@ import { parseCallerIdLine, parseResult, type CallerIdInfo } from './results.js'
 import { RingTracker } from './rings.js';
 import { LineWaiter } from './waiter.js';
 import type { AnswerOutcome, CommandResult, DialOutcome, ModemOptions, RingEvent } from './types.js';
-
-export type {
-  AnswerOutcome,
-  CommandResult,
-  DialOutcome,
-  FinalResult,
-  ModemOptions,
-  RingEvent,
-} from './types.js';
 
 /**
  * The Hayes command engine for one modem. Command mode: lines are split, echo and

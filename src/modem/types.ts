@@ -1,5 +1,5 @@
 import type { Logger } from '../log.js';
-import type { Timing } from '../options.js';
+import type { Timing } from '../timing.js';
 import type { FinalResult } from './results.js';
 
 export type { FinalResult };

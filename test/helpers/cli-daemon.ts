@@ -40,21 +40,36 @@ export function waitForText(child: ChildProcess, text: string, ms: number): Prom
   });
 }
 
-export async function startCliDaemon(o: { daemonToml?: (dir: string) => string } = {}): Promise<CliDaemon> {
-  const dir = mkdtempSync(join(tmpdir(), 'callbackd-cli-'));
+/** `callbackd sim` in its own process with the daemon's modem (5376443) and the caller's
+ * (123456) linked into dir, once it says it is ready. */
+export async function startSim(dir: string): Promise<ChildProcess> {
   const sim = spawn(
     process.execPath,
     [CLI, 'sim', '--numbers', '5376443,123456', '--link-dir', dir, '--control', join(dir, 'sim.sock')],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   await waitForText(sim, 'ready', 15_000);
-  const config = demoConfig({
+  return sim;
+}
+
+/** The demo configuration on startSim's modem, with the pppd stand-in and the PPP user's hash. */
+export function simDemoConfig(dir: string, hash: string): string {
+  return demoConfig({
     dir,
     device: join(dir, 'modem5376443'),
     socket: join(dir, 'sim.sock'),
     pppd: [process.execPath, STANDIN],
-    hash: await hashSecret(PPP_PASSWORD),
-  }).replace('[daemon]\n', `[daemon]\n${o.daemonToml?.(dir) ?? ''}`);
+    hash,
+  });
+}
+
+export async function startCliDaemon(o: { daemonToml?: (dir: string) => string } = {}): Promise<CliDaemon> {
+  const dir = mkdtempSync(join(tmpdir(), 'callbackd-cli-'));
+  const sim = await startSim(dir);
+  const config = simDemoConfig(dir, await hashSecret(PPP_PASSWORD)).replace(
+    '[daemon]\n',
+    `[daemon]\n${o.daemonToml?.(dir) ?? ''}`,
+  );
   const configFile = join(dir, 'callbackd.toml');
   writeFileSync(configFile, config);
   const tap = new LogTap();

@@ -1,5 +1,5 @@
 import type { CallbackEntry, Config, LineConfig, PppUser } from '../../src/config/types.js';
-import { FAST_TIMING } from '../../src/options.js';
+import { FAST_TIMING } from '../../src/timing.js';
 
 /**
  * A complete Config for tests, shaped like the seed's setup (pseudo-user `call`

@@ -1,8 +1,8 @@
-/** The FreeRADIUS runner lives with the benchmarks (which ship in dist/); tests use the same one. */
+/** The FreeRADIUS runner lives with the benchmarks (tools/bench); tests use the same one. */
 export {
   FreeRadius,
   FREERADIUS,
   parseDetail,
   writeSecretFile,
   type FreeRadiusOptions,
-} from '../../src/bench/freeradius.js';
+} from '../../tools/bench/freeradius.js';

@@ -4,55 +4,29 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoConfig } from '../../src/demo/config.js';
 import { LogTap } from '../../src/log-tap.js';
+import { CLI, simDemoConfig, startSim } from '../helpers/cli-daemon.js';
 
 // The built program as systemd runs it: `callbackd run` in its own process, on lines
 // of a `callbackd sim` exchange in another, driven by real signals. npm test builds
 // dist/ first.
 
 const run = promisify(execFile);
-const CLI = new URL('../../dist/cli.js', import.meta.url).pathname;
-const STANDIN = new URL('../../dist/demo/pppd-standin.js', import.meta.url).pathname;
 let dir: string;
 let sim: ChildProcess;
 let daemon: ChildProcess;
 const tap = new LogTap();
 let exitCode: Promise<number | null>;
 
-function waitForLine(child: ChildProcess, text: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    const timer = setTimeout(() => reject(new Error(`no "${text}" from the simulator`)), 10_000);
-    child.stdout!.on('data', (b: Buffer) => {
-      seen += b.toString();
-      if (seen.includes(text)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-}
-
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'callbackd-cli-'));
-  sim = spawn(
-    process.execPath,
-    [CLI, 'sim', '--numbers', '5376443,123456', '--link-dir', dir, '--control', join(dir, 'sim.sock')],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  await waitForLine(sim, 'ready');
+  sim = await startSim(dir);
   writeFileSync(
     join(dir, 'callbackd.toml'),
-    demoConfig({
+    simDemoConfig(
       dir,
-      device: join(dir, 'modem5376443'),
-      socket: join(dir, 'sim.sock'),
-      pppd: [process.execPath, STANDIN],
-      hash: 'scrypt$16384$8$1$prTiTSzmkTUQcOCVAlFOIg==$rGhrZBikqVMuOAV2uFu17IPHXn1rRoLfKVwabzQ5wow=',
-    }),
+      'scrypt$16384$8$1$prTiTSzmkTUQcOCVAlFOIg==$rGhrZBikqVMuOAV2uFu17IPHXn1rRoLfKVwabzQ5wow=',
+    ),
   );
   daemon = spawn(process.execPath, [CLI, 'run', '--config', join(dir, 'callbackd.toml')], {
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -3,11 +3,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoConfig } from '../../src/demo/config.js';
 import { LogTap } from '../../src/log-tap.js';
 import { hashSecret } from '../../src/policy/index.js';
 import { Terminal } from '../../src/sim/terminal.js';
-import { waitForText } from '../helpers/cli-daemon.js';
+import { CLI, simDemoConfig, startSim } from '../helpers/cli-daemon.js';
 import { Journald } from '../helpers/journald.js';
 
 // The built daemon with its stdout connected to a real systemd-journald, as systemd
@@ -17,8 +16,6 @@ import { Journald } from '../helpers/journald.js';
 // pppd does on a kernel without PPP: an error), and a reload with a broken file (an
 // error). Exactly those two errors, and nothing else, are at warning or above.
 
-const CLI = new URL('../../dist/cli.js', import.meta.url).pathname;
-const STANDIN = new URL('../../dist/demo/pppd-standin.js', import.meta.url).pathname;
 const PASSWORD = 'password_for_pppuser';
 const ID = 'callbackd-test';
 
@@ -37,21 +34,10 @@ function fields(message: string): Record<string, unknown> {
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'callbackd-journal-'));
   journald = await Journald.start();
-  sim = spawn(
-    process.execPath,
-    [CLI, 'sim', '--numbers', '5376443,123456', '--link-dir', dir, '--control', join(dir, 'sim.sock')],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  await waitForText(sim, 'ready', 15_000);
+  sim = await startSim(dir);
   writeFileSync(
     join(dir, 'callbackd.toml'),
-    demoConfig({
-      dir,
-      device: join(dir, 'modem5376443'),
-      socket: join(dir, 'sim.sock'),
-      pppd: [process.execPath, STANDIN],
-      hash: await hashSecret(PASSWORD),
-    }),
+    simDemoConfig(dir, await hashSecret(PASSWORD)),
     // As an operator keeps a file with hashes: else the daemon warns about it (rightly).
     { mode: 0o600 },
   );

@@ -1,6 +1,6 @@
 import { silentLogger } from '../../src/log.js';
 import { Modem } from '../../src/modem/index.js';
-import { FAST_TIMING, type Timing } from '../../src/options.js';
+import { FAST_TIMING, type Timing } from '../../src/timing.js';
 import { createSerialTransport } from '../../src/serial/index.js';
 import type { Transport } from '../../src/serial/transport.js';
 import { createExchange, type Exchange, type SimModem } from '../../src/sim/index.js';

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig } from '../../src/config/load.js';
 import { DEFAULTS } from '../../src/config/defaults.js';
-import { DEFAULT_TIMING } from '../../src/options.js';
+import { DEFAULT_TIMING } from '../../src/timing.js';
 import { verifySecret } from '../../src/policy/hash.js';
 
 const SAMPLE = fileURLToPath(new URL('../../config/callbackd.toml', import.meta.url));

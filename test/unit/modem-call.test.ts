@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FAST_TIMING } from '../../src/options.js';
+import { FAST_TIMING } from '../../src/timing.js';
 import { res, scripted, settle } from './modem-helpers.js';
 
 beforeEach(() => {
@@ -210,9 +210,10 @@ describe('hangup', () => {
     expect(commands).toEqual(['ATA', 'AT', 'AT']);
   });
 
-  it('falls back to +++ with guard times and ATH0 when DTR does nothing', async () => {
+  /** A modem that answers, then ignores everything (DTR included) until the +++ escape. */
+  const deafUntilEscaped = () => {
     let escaped = false;
-    const { t, modem, commands } = scripted((c) => {
+    return scripted((c) => {
       if (c === 'ATA') return res('CONNECT');
       if (c === '+++') {
         escaped = true;
@@ -220,6 +221,10 @@ describe('hangup', () => {
       }
       return escaped ? res('OK') : undefined;
     });
+  };
+
+  it('falls back to +++ with guard times and ATH0 when DTR does nothing', async () => {
+    const { t, modem, commands } = deafUntilEscaped();
     await modem.answer();
     const p = modem.hangup();
     const written = () => t.writtenText;
@@ -234,15 +239,7 @@ describe('hangup', () => {
   });
 
   it('on a line without DTR: no drop, no AT that can only time out; the escape at once, then ATH0', async () => {
-    let escaped = false;
-    const { t, modem, commands } = scripted((c) => {
-      if (c === 'ATA') return res('CONNECT');
-      if (c === '+++') {
-        escaped = true;
-        return res('OK');
-      }
-      return escaped ? res('OK') : undefined;
-    });
+    const { t, modem, commands } = deafUntilEscaped();
     t.dtrControl = false;
     await modem.answer();
     const p = modem.hangup();

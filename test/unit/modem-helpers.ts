@@ -1,7 +1,7 @@
 import { vi } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import { Modem } from '../../src/modem/index.js';
-import { FAST_TIMING, type Timing } from '../../src/options.js';
+import { FAST_TIMING, type Timing } from '../../src/timing.js';
 import { MemoryTransport } from '../../src/serial/memory-transport.js';
 
 /**

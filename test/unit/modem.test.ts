@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isCallbackdError } from '../../src/errors.js';
 import { MAX_LINE, type RingEvent } from '../../src/modem/index.js';
-import { FAST_TIMING } from '../../src/options.js';
+import { FAST_TIMING } from '../../src/timing.js';
 import { res, scripted, settle } from './modem-helpers.js';
 
 beforeEach(() => {

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CallbackdError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
-import { FAST_TIMING } from '../../src/options.js';
+import { FAST_TIMING } from '../../src/timing.js';
 import type { AcquireResult } from '../../src/serial/lock.js';
 import { openWithRetry } from '../../src/serial/open-line.js';
 

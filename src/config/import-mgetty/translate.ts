@@ -1,4 +1,4 @@
-import { DEFAULT_TIMING } from '../../options.js';
+import { DEFAULT_TIMING } from '../../timing.js';
 import { formatDuration } from '../duration.js';
 import * as m from './parse.js';
 import { Toml } from './toml.js';

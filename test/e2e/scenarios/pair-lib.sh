@@ -1,4 +1,4 @@
-# Sourced by the two-pppd scenarios (pppd-pair.sh, handover-pppd.sh): the PAP secrets
+# Sourced by the two-pppd scenarios (pppd-pair.sh, radius-pap.sh, handover-pppd.sh): the PAP secrets
 # of both ends and a socat pty pair $D/a <-> $D/b. Needs R, D and t0 set.
 
 mark() { echo "mark $1 $(( ($(date +%s%N) - t0) / 1000000 ))"; }
@@ -19,4 +19,20 @@ pty_pair() {
   socat pty,raw,echo=0,link="$D/a" pty,raw,echo=0,link="$D/b" &
   for _ in $(seq 300); do [ -e "$D/b" ] && break; sleep 0.1; done
   if [ -n "${E2E_PAP_CLIENT_SECRET:-}" ]; then exec 9<>"$D/b"; fi
+}
+
+# Waits (at most 30 s) until both pppd logs say IPCP is up, or one of the given pids is gone.
+wait_ipcp() {
+  for _ in $(seq 300); do
+    grep -q "local  IP address" "$R/server-pppd.log" 2>/dev/null &&
+      grep -q "local  IP address" "$R/client-pppd.log" 2>/dev/null && return 0
+    for p in "$@"; do kill -0 "$p" 2>/dev/null || return 1; done
+    sleep 0.1
+  done
+  return 1
+}
+
+# Waits (at most 30 s) for a process to be gone.
+wait_gone() {
+  for _ in $(seq 300); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
 }

@@ -17,13 +17,8 @@ unshare -n pppd "$D/b" 115200 nodetach local nolock user pppuser file "$D/client
   noipdefault logfile "$R/client-pppd.log" debug >/dev/null 2>&1 9>&- &
 client=$!
 
-# Wait (bounded) for IPCP on both sides, or for either pppd to give up.
-for _ in $(seq 300); do
-  grep -q "local  IP address" "$R/server-pppd.log" 2>/dev/null &&
-    grep -q "local  IP address" "$R/client-pppd.log" 2>/dev/null && break
-  kill -0 "$server" 2>/dev/null || break
-  sleep 0.1
-done
+# Wait (bounded) for IPCP on both sides, or for a pppd to give up.
+wait_ipcp "$server"
 echo "negotiated_ms $(( ($(date +%s%N) - t0) / 1000000 ))"
 if grep -q "local  IP address" "$R/client-pppd.log" 2>/dev/null; then
   nsenter -t "$client" -n ping -c 3 -W 2 192.168.1.1 >"$R/ping.log" 2>&1
@@ -32,7 +27,7 @@ if grep -q "local  IP address" "$R/client-pppd.log" 2>/dev/null; then
 fi
 wait "$client"
 echo "client_rc $?"
-for _ in $(seq 300); do kill -0 "$server" 2>/dev/null || break; sleep 0.1; done
+wait_gone "$server"
 exec 9>&-
 wait "$server"
 echo "server_rc $?"

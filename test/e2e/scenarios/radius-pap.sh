@@ -32,13 +32,7 @@ unshare -n pppd "$D/b" 115200 nodetach local nolock user cbuser file "$D/client-
   noipdefault logfile "$R/client-pppd.log" debug >/dev/null 2>&1 9>&- &
 client=$!
 
-for _ in $(seq 300); do
-  grep -q "local  IP address" "$R/server-pppd.log" 2>/dev/null &&
-    grep -q "local  IP address" "$R/client-pppd.log" 2>/dev/null && break
-  kill -0 "$server" 2>/dev/null || break
-  kill -0 "$client" 2>/dev/null || break
-  sleep 0.1
-done
+wait_ipcp "$server" "$client"
 mark negotiated
 if grep -q "local  IP address" "$R/client-pppd.log" 2>/dev/null; then
   sleep 1
@@ -46,7 +40,7 @@ if grep -q "local  IP address" "$R/client-pppd.log" 2>/dev/null; then
 fi
 wait "$client"
 echo "client_rc $?"
-for _ in $(seq 300); do kill -0 "$server" 2>/dev/null || break; sleep 0.1; done
+wait_gone "$server"
 exec 9>&-
 wait "$server"
 echo "server_rc $?"

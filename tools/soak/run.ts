@@ -12,8 +12,15 @@ import {
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Terminal } from '../sim/terminal.js';
-import { createExchange, serveControl, type Exchange, type SimEvent, type SimModem } from '../sim/index.js';
+import { Terminal } from '../../src/sim/terminal.js';
+import {
+  createExchange,
+  serveControl,
+  type Exchange,
+  type SimEvent,
+  type SimModem,
+} from '../../src/sim/index.js';
+import { CLI, STANDIN } from '../paths.js';
 
 /**
  * `npm run soak -- --lines 32 --cycles N --seed S [--faults a,b] [--known]`
@@ -29,10 +36,7 @@ import { createExchange, serveControl, type Exchange, type SimEvent, type SimMod
  * soak: lines=L cycles=N faults=F crashes=0 stuck=0 calls=C records=C fd_growth=0 rss_growth=X% lag_p99=Yms
  */
 
-const DIST = fileURLToPath(new URL('../', import.meta.url));
-const CLI = path.join(DIST, 'cli.js');
-const STANDIN = path.join(DIST, 'demo/pppd-standin.js');
-const PROBE = path.join(DIST, 'soak/lag-probe.js');
+const PROBE = fileURLToPath(new URL('lag-probe.js', import.meta.url));
 
 /** Fault classes; those in KNOWN break the current daemon and run only with --known. */
 const FAULTS = [

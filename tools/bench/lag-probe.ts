@@ -5,7 +5,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 const RESOLUTION_MS = 10;
 
 /**
- * Loaded into a daemon under test with `node --import dist/bench/lag-probe.js`: records
+ * Loaded into a daemon under test with `node --import dist-tools/tools/bench/lag-probe.js`: records
  * the event loop's delay and writes its percentiles (ms) to $CALLBACKD_LAG_FILE on
  * SIGUSR2, then starts a fresh histogram. Never part of `callbackd run` itself.
  */

@@ -1,15 +1,15 @@
 import fc from 'fast-check';
-import { parseConfig } from '../config/load.js';
-import { importMgetty, type SourceFile } from '../config/import-mgetty/index.js';
-import type { CallbackEntry, Config, NumberRules } from '../config/types.js';
-import { CallbackdError } from '../errors.js';
-import { LineReader, type ReaderEvent } from '../login/line-reader.js';
-import { validLoginName } from '../login/names.js';
-import { parseCallerIdLine, parseResult } from '../modem/results.js';
-import { RingTracker } from '../modem/rings.js';
-import { DIAL_MODIFIERS, isDialable, resolveCallback } from '../policy/numbers.js';
-import { transition, type MachineContext } from '../session/machine.js';
-import type { CallInfo, Effect, Input, State } from '../session/types.js';
+import { parseConfig } from '../../src/config/load.js';
+import { importMgetty, type SourceFile } from '../../src/config/import-mgetty/index.js';
+import type { CallbackEntry, Config, NumberRules } from '../../src/config/types.js';
+import { CallbackdError } from '../../src/errors.js';
+import { LineReader, type ReaderEvent } from '../../src/login/line-reader.js';
+import { validLoginName } from '../../src/login/names.js';
+import { parseCallerIdLine, parseResult } from '../../src/modem/results.js';
+import { RingTracker } from '../../src/modem/rings.js';
+import { DIAL_MODIFIERS, isDialable, resolveCallback } from '../../src/policy/numbers.js';
+import { transition, type MachineContext } from '../../src/session/machine.js';
+import type { CallInfo, Effect, Input, State } from '../../src/session/types.js';
 import { FUZZ_CONFIG_TOML, MGETTY_SAMPLES } from './fixtures.js';
 
 /**

@@ -14,13 +14,19 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { hashSecret, verifySecret } from '../policy/hash.js';
 import { createInterface } from 'node:readline';
-import { runRealChat } from '../sim/caller.js';
-import { createExchange, serveControl, type Exchange, type SimEvent, type SimModem } from '../sim/index.js';
-import { Terminal } from '../sim/terminal.js';
+import { hashSecret, verifySecret } from '../../src/policy/hash.js';
+import { runRealChat } from '../../src/sim/caller.js';
+import {
+  createExchange,
+  serveControl,
+  type Exchange,
+  type SimEvent,
+  type SimModem,
+} from '../../src/sim/index.js';
+import { Terminal } from '../../src/sim/terminal.js';
 import { shebangFlags } from './lines.js';
+import { CLI, REPO, STANDIN } from '../paths.js';
 
 /**
  * The seed scenario (the HOWTO's client chat script, real chat(8)) on the simulator,
@@ -32,10 +38,7 @@ import { shebangFlags } from './lines.js';
  * started under `unshare -m`): /etc/mgetty, /etc/passwd and /etc/shadow, /run and /dev
  * are replaced there by bind mounts and tmpfs, so the host's files stay untouched.
  */
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, '..', '..');
-const CLI = path.join(here, '..', 'cli.js');
-const STANDIN = path.join(here, '..', 'demo', 'pppd-standin.js');
+const repo = REPO;
 const SCRIPT = readFileSync(path.join(repo, 'config', 'client', 'pppcallback'), 'utf8');
 
 export const SERVER = '5376443';

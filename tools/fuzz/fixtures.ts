@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { REPO } from '../paths.js';
 
-/** The repository root, from src/fuzz or dist/fuzz alike. */
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const read = (path: string) => readFileSync(ROOT + path, 'utf8');
+const read = (file: string) => readFileSync(path.join(REPO, file), 'utf8');
 
 /** The commented sample config: the fuzz base config and the text the loader's mutations start from. */
 export const FUZZ_CONFIG_TOML = read('config/callbackd.toml');

@@ -11,9 +11,9 @@ import {
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { createExchange, serveControl } from '../sim/index.js';
+import { createExchange, serveControl } from '../../src/sim/index.js';
 import { bindTtys, startMgetty, ttyName, unbindTtys, writeMgettyConfig } from './compare.js';
+import { CLI } from '../paths.js';
 
 /**
  * Memory, start-up and idle cost of lines: one `callbackd run` process with n lines
@@ -21,8 +21,6 @@ import { bindTtys, startMgetty, ttyName, unbindTtys, writeMgettyConfig } from '.
  * run. Runs in the private mount namespace bench:compare sets up (mgetty needs its
  * ttys under /dev).
  */
-const here = path.dirname(fileURLToPath(import.meta.url));
-const CLI = path.join(here, '..', 'cli.js');
 const SETTLE_MS = 2_000;
 
 /** The node options in dist/cli.js's shebang, which systemd's ExecStart runs through. */

@@ -2,14 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
-import { LineReader } from '../login/index.js';
-import { silentLogger } from '../log.js';
-import { Modem } from '../modem/index.js';
-import { FAST_TIMING } from '../options.js';
-import { checkNumber } from '../policy/numbers.js';
-import type { NumberRules } from '../config/types.js';
-import { createSerialTransport } from '../serial/index.js';
-import { createExchange } from '../sim/index.js';
+import { LineReader } from '../../src/login/index.js';
+import { silentLogger } from '../../src/log.js';
+import { Modem } from '../../src/modem/index.js';
+import { FAST_TIMING } from '../../src/timing.js';
+import { checkNumber } from '../../src/policy/numbers.js';
+import type { NumberRules } from '../../src/config/types.js';
+import { createSerialTransport } from '../../src/serial/index.js';
+import { createExchange } from '../../src/sim/index.js';
 
 /** Summary of a latency sample, in milliseconds. */
 export interface Stats {

@@ -4,11 +4,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { hashSecret } from '../policy/hash.js';
-import { createExchange, serveControl, type SimModem } from '../sim/index.js';
-import { Terminal } from '../sim/terminal.js';
+import { hashSecret } from '../../src/policy/hash.js';
+import { createExchange, serveControl, type SimModem } from '../../src/sim/index.js';
+import { Terminal } from '../../src/sim/terminal.js';
 import { pppdLink } from './compare.js';
 import { memOf, shebangFlags } from './lines.js';
+import { CLI, STANDIN } from '../paths.js';
 
 /**
  * n lines cycling at once: n callers on their own modems dial n lines of one daemon,
@@ -17,8 +18,6 @@ import { memOf, shebangFlags } from './lines.js';
  * event-loop delay (through lag-probe.js) and its peak RSS.
  */
 const here = path.dirname(fileURLToPath(import.meta.url));
-const CLI = path.join(here, '..', 'cli.js');
-const STANDIN = path.join(here, '..', 'demo', 'pppd-standin.js');
 const PROBE = path.join(here, 'lag-probe.js');
 const PASSWORD = 'password_for_pppuser';
 

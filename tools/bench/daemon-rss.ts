@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { createExchange, serveControl } from '../sim/index.js';
+import { createExchange, serveControl } from '../../src/sim/index.js';
 
 export interface RssResult {
   lines: number;

@@ -3,7 +3,7 @@ import { TARGETS } from './targets.js';
 
 /**
  * `npm run fuzz [-- --runs N] [--seed S] [--only NAME]`: fast-check over every parser
- * the outside world reaches (src/fuzz/targets.ts). Runs per parser: --runs, else
+ * the outside world reaches (tools/fuzz/targets.ts). Runs per parser: --runs, else
  * FUZZ_RUNS, else 1 000 000. Prints one line per parser and a final line; exits 1 on
  * the first counterexample (printed with the seed and path that replay it).
  */

@@ -1,14 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { DIST } from '../paths.js';
 
 /**
  * What one import costs a fresh Node process: load time and memory after a full GC,
  * against a bare process. Each module is measured alone, in its own process, with the
  * daemon's node flags, so the numbers are what `callbackd run` pays for it.
  */
-const here = path.dirname(fileURLToPath(import.meta.url));
-const dist = path.join(here, '..');
+const dist = DIST;
 
 export interface ImportCost {
   module: string;

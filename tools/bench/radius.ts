@@ -2,11 +2,12 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { silentLogger } from '../log.js';
-import { authenticate } from '../radius/auth.js';
-import { RadiusClient } from '../radius/client.js';
+import { silentLogger } from '../../src/log.js';
+import { authenticate } from '../../src/radius/auth.js';
+import { RadiusClient } from '../../src/radius/client.js';
 import { FreeRadius } from './freeradius.js';
 import { stats, type Stats } from './measure.js';
+import { REPO } from '../paths.js';
 
 /**
  * RADIUS authentication round trip on loopback: `authenticate()` (Access-Request with
@@ -111,8 +112,7 @@ export async function writeRadiusSection(
 
 // `npm run bench:radius`: measure and update only this section.
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const md = path.resolve(here, '..', '..', 'docs', 'benchmarks.md');
+  const md = path.join(REPO, 'docs', 'benchmarks.md');
   radiusAuthRoundTrip(1000)
     .then(
       (value) => ({ ok: true as const, value }),

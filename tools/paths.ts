@@ -1,0 +1,24 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Where the developer tools find the repository and the built daemon. They run compiled
+ * from dist-tools/tools/ (npm scripts) or as sources from tools/ (tests), so the root is
+ * found by walking up, not by counting `..`.
+ */
+function findRepo(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'tools'))) return dir;
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('tools: the repository root (package.json next to tools/) was not found');
+    dir = up;
+  }
+}
+
+export const REPO = findRepo();
+/** The daemon as `npm run build` leaves it: the tools measure and drive this, never the sources. */
+export const DIST = path.join(REPO, 'dist');
+export const CLI = path.join(DIST, 'cli.js');
+export const STANDIN = path.join(DIST, 'demo', 'pppd-standin.js');
