@@ -88,6 +88,10 @@ export type Outcome =
   | 'answer-timeout'
   | 'daemon-stopped'
   | 'ppp-spawn-failed'
+  /** A listed caller ID rang, but the ring-back was refused (lockout, rate limit, rings that never stopped). */
+  | 'ring-back-refused'
+  /** A line that does not answer rang from a caller ID no ring-back entry lists. */
+  | 'ring-not-listed'
   | `answer-${AnswerFailure}`
   | `callback-failed-${DialFailure}`
   | `ppp-${PppOutcome}`;

@@ -17,6 +17,7 @@ import type {
 import { isTable, type Section } from './reader.js';
 import { DEFAULTS } from './defaults.js';
 import * as rules from './rules.js';
+import { SEPARATORS } from './number-rules.js';
 
 /** Each reader maps one snake_case table to its camelCase type, reporting problems as it goes. */
 
@@ -265,9 +266,48 @@ export function readCallback(s: Section, maxNameLength: number): CallbackEntry {
   } else if (callerSupplies && out.rules.allow.length === 0) {
     s.problem('rules.allow', 'a caller-supplied number needs at least one allow prefix or /regex/');
   }
+  // A ring-back's list is numbers, written as people write them: separators go.
+  if (s.table.trigger === 'ring') out.callerId = out.callerId.map((r) => r.replace(SEPARATORS, ''));
   out.callerId.forEach((r, i) => check(s, `caller_id[${i}]`, rules.callerIdRuleProblem(r)));
+  readRingTrigger(s, out);
   s.done();
   return out;
+}
+
+/**
+ * `trigger = "ring"`: a ring from a listed caller ID is not answered and the entry's own
+ * number is called back. Such an entry names who may trigger it (an allow-list of
+ * caller-ID prefixes ending in "!all") and has nothing a caller could supply.
+ */
+function readRingTrigger(s: Section, out: CallbackEntry): void {
+  const trigger = s.string('trigger', 'login');
+  if (trigger !== 'login' && trigger !== 'ring') {
+    s.problem('trigger', 'must be "login" or "ring"');
+    return;
+  }
+  if (trigger === 'login') {
+    if (s.has('ring_gap')) s.problem('ring_gap', 'is only used with trigger = "ring"');
+    return;
+  }
+  out.trigger = 'ring';
+  if (s.has('ring_gap')) out.ringGapMs = s.duration('ring_gap', 0, 1_000, 10 * 60_000);
+  if (out.callerSupplies) s.problem('caller_supplies', "a ring-back calls back only the entry's own number");
+  if (out.pinHash !== undefined) s.problem('pin_hash', 'a ring-back has no login to ask for a PIN');
+  const ids = out.callerId;
+  if (ids.length === 0) {
+    s.problem('caller_id', 'trigger = "ring" needs the caller IDs that may ring back, ending in "!all"');
+  } else if (ids.at(-1)?.trim() !== '!all') {
+    s.problem('caller_id', 'a ring-back list must end in "!all" (anyone not listed gets no call-back)');
+  } else {
+    ids.slice(0, -1).forEach((r, i) => {
+      if (/^!?(all|none)$/.test(r.trim())) {
+        s.problem(`caller_id[${i}]`, `"${r}" in a ring-back list: name caller-ID numbers, then "!all"`);
+      }
+    });
+    if (!ids.slice(0, -1).some((r) => /^\+?[0-9]+$/.test(r.trim()))) {
+      s.problem('caller_id', 'a ring-back list needs at least one caller-ID number before "!all"');
+    }
+  }
 }
 
 export function readPppUser(s: Section, maxNameLength: number): PppUser {

@@ -150,6 +150,13 @@ export interface CallbackEntry {
   retryDelayMs: number;
   /** Lines allowed for dialling back; empty = the line the call came in on. */
   dialLines: string[];
+  /**
+   * What asks for the call-back: a login as `name` (absent or 'login'), or a ring from a
+   * caller ID that `callerId` lists ('ring': never answered, `number` is called back).
+   */
+  trigger?: 'login' | 'ring';
+  /** With trigger 'ring': no RING for this long means the caller has hung up (default: the line's ring_gap). */
+  ringGapMs?: number;
 }
 
 export interface PppUser {

@@ -43,12 +43,40 @@ export function crossCheck(cfg: Omit<Config, 'source'>): Problem[] {
       if (!line) add(`callbacks[${i}].dial_lines[${j}]`, `no line is named "${name}"`);
       else if (!line.dialOut) add(`callbacks[${i}].dial_lines[${j}]`, `line "${name}" has dial_out = false`);
     });
-    // With no dial_lines the call-back goes out on the line the call came in on.
-    if (c.dialLines.length === 0 && cfg.lines.length > 0 && !cfg.lines.some((l) => l.answer && l.dialOut)) {
+    // With no dial_lines the call-back goes out on the line the call came in on (a
+    // ring-back's ring comes in on any line, answering or not).
+    const takes = (l: (typeof cfg.lines)[number]): boolean => l.answer || c.trigger === 'ring';
+    if (c.dialLines.length === 0 && cfg.lines.length > 0 && !cfg.lines.some((l) => takes(l) && l.dialOut)) {
       add(`callbacks[${i}].dial_lines`, 'no line both answers and dials out; name the dial-out lines here');
     }
   });
+  ringOverlaps(cfg).forEach(({ i, j, a, b }) =>
+    add(
+      `callbacks[${j}].caller_id`,
+      `caller ID "${b}" overlaps "${a}" of ring-back entry "${cfg.callbacks[i]?.name}": one ring, one entry`,
+    ),
+  );
   return problems;
+}
+
+/** Ring-back entries that would both accept one caller ID (a listed prefix of another's). */
+function ringOverlaps(cfg: Omit<Config, 'source'>): { i: number; j: number; a: string; b: string }[] {
+  const listed = cfg.callbacks.map((c) =>
+    c.trigger === 'ring' ? c.callerId.map((t) => t.trim()).filter((t) => /^\+?[0-9]+$/.test(t)) : [],
+  );
+  const out: { i: number; j: number; a: string; b: string }[] = [];
+  listed.forEach((mine, j) => {
+    for (let i = 0; i < j; i++) {
+      for (const b of mine) {
+        const a = listed[i]!.find((t) => t.startsWith(b) || b.startsWith(t));
+        if (a !== undefined) {
+          out.push({ i, j, a, b });
+          return;
+        }
+      }
+    }
+  });
+  return out;
 }
 
 /** Indexes of the second and later occurrences of each value. */

@@ -80,7 +80,15 @@ export function configWarnings(cfg: Config, consoles: ReadonlySet<string> = new 
       message: 'is true while call-back entries exist: a caller who sends PPP frames skips the call-back',
     });
   }
+  const ringBack = cfg.callbacks.some((c) => c.trigger === 'ring');
   cfg.lines.forEach((l, i) => {
+    if (ringBack && l.answer && l.rings < 2) {
+      out.push({
+        key: `lines[${i}].rings`,
+        message:
+          'is 1 while ring-back entries exist: caller ID usually arrives after the first RING, so the line answers before it knows who rings (set rings = 2 or more)',
+      });
+    }
     if (consoles.has(basename(l.device))) {
       out.push({
         key: `lines[${i}].device`,

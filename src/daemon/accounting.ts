@@ -74,6 +74,7 @@ function kindOf(rec: CallRecord): CallKind {
   if (pppRan) return call?.callback ? 'callback' : 'direct-ppp';
   if (call?.callback) return isCallbackFailure(rec.outcome) ? 'failed' : 'callback';
   if (rec.outcome === 'login-refused' || rec.outcome === 'rate-limited') return 'refused';
+  if (rec.outcome === 'ring-back-refused' || rec.outcome === 'ring-not-listed') return 'refused';
   return 'failed';
 }
 

@@ -176,3 +176,46 @@ export function resolveCallback(entry: CallbackEntry, typed?: string): NumberChe
   if (!isDialable(dial)) return { ok: false, reason: 'the configured call-back number cannot be dialled' };
   return { ok: true, dial };
 }
+
+/** The caller ID, or a caller-ID rule's number, in the entry's normal form (as a typed number is). */
+function ringForm(entry: CallbackEntry, s: string): string {
+  return normalise(s.replace(SEPARATORS, ''), planOf(entry.rules));
+}
+
+/**
+ * Whether a ring from `callerId` may trigger this ring-back entry: its caller-ID list
+ * read as mgetty's screening (prefixes, "!" refuses, first match decides), with both
+ * sides normalised like every number (`+49 30 1234` and `0301234` are one caller on a
+ * German line). No number delivered, or anything but digits, never matches: a
+ * ring-back must know who rang. Login-triggered entries never match.
+ */
+export function ringCallerIdMatches(entry: CallbackEntry, callerId: string | undefined): boolean {
+  if (entry.trigger !== 'ring') return false;
+  const raw = normaliseCallerId(callerId);
+  if (raw === undefined || raw.length > MAX_TYPED_LENGTH) return false;
+  const number = ringForm(entry, raw);
+  if (!/^[0-9]+$/.test(number)) return false;
+  for (const rawToken of entry.callerId) {
+    const token = rawToken.trim();
+    const negated = token.startsWith('!');
+    const body = negated ? token.slice(1) : token;
+    let match: boolean;
+    if (body === 'all') match = true;
+    else if (body === 'none') match = false;
+    else {
+      const prefix = ringForm(entry, body);
+      match = prefix !== '' && number.startsWith(prefix);
+    }
+    if (match) return !negated;
+  }
+  // Unlike login screening there is no implicit "all": unlisted means no ring-back.
+  return false;
+}
+
+/** The ring-back entry a ring from this caller ID triggers, if any (the first listed). */
+export function ringEntryFor(
+  callbacks: readonly CallbackEntry[],
+  callerId: string | undefined,
+): CallbackEntry | undefined {
+  return callbacks.find((c) => ringCallerIdMatches(c, callerId));
+}

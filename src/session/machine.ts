@@ -4,6 +4,7 @@ import {
   asksSecret,
   identify,
   resolveCallback,
+  ringEntryFor,
   screenCallerId,
   secretHashFor,
   type Identity,
@@ -41,6 +42,8 @@ export function transition(state: State, input: Input, ctx: MachineContext): Ste
       return onIdle(input, ctx);
     case 'answering':
       return onAnswering(state, input, ctx);
+    case 'ring-back':
+      return onRingBack(state, input, ctx);
     case 'settling':
       return input.type === 'timeout'
         ? promptLogin(state.call, state.phase, 0, ctx, true, freshClock(ctx))
@@ -163,6 +166,10 @@ function onIdle(input: Input, ctx: MachineContext): Step {
       { do: 'timer', ms: entry.delayMs },
     ]);
   }
+  if (input.type === 'ring') {
+    const ringBack = startRingBack(input, ctx);
+    if (ringBack) return ringBack;
+  }
   if (input.type !== 'ring' || !ctx.line.answer) return none();
   if (input.count < ctx.line.rings) return none();
   if (ctx.answerDisabled()) {
@@ -193,6 +200,100 @@ function onIdle(input: Input, ctx: MachineContext): Step {
     { do: 'answer' },
     { do: 'timer', ms: t.answerMs + 2 * t.commandMs },
   ]);
+}
+
+/** A ring-back state lasts at most this long, however long the rings go on. */
+export const RING_BACK_MAX_MS = 5 * 60_000;
+
+/**
+ * A RING on an idle line: a listed caller ID starts a ring-back (never answered); on a
+ * line that does not answer, any ring is held until the rings stop so that it gets its
+ * record. Otherwise undefined: the ring is an ordinary call (or nothing, as before).
+ * The administrator's nologin file stops ring-backs too.
+ */
+function startRingBack(input: Extract<Input, { type: 'ring' }>, ctx: MachineContext): Step | undefined {
+  const ringEntries = ctx.config.callbacks.some((c) => c.trigger === 'ring');
+  if (!ringEntries) return undefined;
+  const entry = ringEntryFor(ctx.config.callbacks, input.callerId);
+  if (!entry && ctx.line.answer) return undefined;
+  if (ctx.answerDisabled()) return undefined;
+  const call: CallInfo = { callId: input.callId, startedAt: input.now, callerId: input.callerId, logins: [] };
+  const state = {
+    tag: 'ring-back' as const,
+    call,
+    entry,
+    lastRing: ctx.now,
+    until: ctx.now + RING_BACK_MAX_MS,
+  };
+  const log: Effect = entry
+    ? { do: 'log', level: 'info', event: 'ring-back-waiting', fields: { entry: entry.name } }
+    : { do: 'log', level: 'debug', event: 'ring-not-answered', fields: { count: input.count } };
+  return to(state, [log, ringGapTimer(state, ctx)]);
+}
+
+function ringGapMs(entry: CallbackEntry | undefined, ctx: MachineContext): number {
+  return entry?.ringGapMs ?? ctx.line.timing.ringGapMs;
+}
+
+/** The ring-gap timer from the last RING, never past the state's bound. */
+function ringGapTimer(
+  state: { entry?: CallbackEntry; lastRing: number; until: number },
+  ctx: MachineContext,
+): Effect {
+  const end = Math.min(state.lastRing + ringGapMs(state.entry, ctx), state.until);
+  return { do: 'timer', ms: Math.max(0, end - ctx.now) };
+}
+
+function onRingBack(state: Extract<State, { tag: 'ring-back' }>, input: Input, ctx: MachineContext): Step {
+  if (input.type === 'ring') {
+    // The caller ID often comes with the second RING: a held ring may turn out listed.
+    const callerId = state.call.callerId ?? input.callerId;
+    const entry = state.entry ?? ringEntryFor(ctx.config.callbacks, callerId);
+    const next = { ...state, call: { ...state.call, callerId }, entry, lastRing: ctx.now };
+    const effects: Effect[] = [];
+    if (entry && !state.entry) {
+      effects.push({ do: 'log', level: 'info', event: 'ring-back-waiting', fields: { entry: entry.name } });
+    }
+    return to(next, [...effects, ringGapTimer(next, ctx)]);
+  }
+  if (input.type !== 'timeout') return none();
+  const end = (outcome: Outcome, detail: string, level: 'info' | 'notice' | 'warn'): Step =>
+    to({ tag: 'idle' }, [
+      { do: 'log', level, event: outcome, fields: { entry: state.entry?.name, reason: detail } },
+      { do: 'finish', call: state.call, outcome, terminateCause: 'Service-Unavailable', detail },
+    ]);
+  if (!state.entry) return end('ring-not-listed', 'no ring-back entry lists this caller ID', 'info');
+  // The timer was armed for the state's bound, not for the gap: still ringing.
+  if (state.lastRing + ringGapMs(state.entry, ctx) > state.until) {
+    return end('ring-back-refused', 'the rings did not stop', 'warn');
+  }
+  const entry = state.entry;
+  const keys = [`name:${entry.name}`, ...(state.call.callerId ? [`cid:${state.call.callerId}`] : [])];
+  if (ctx.isLocked(keys)) return end('ring-back-refused', 'locked out', 'notice');
+  // Only ever the entry's own number: nothing the caller sent reaches the dial.
+  const checked = resolveCallback(entry);
+  if (!checked.ok) return end('ring-back-refused', `stored number unusable: ${checked.reason}`, 'warn');
+  const number = checked.dial;
+  const limit = ctx.rateCheck(entry.name, number);
+  if (!limit.ok) return end('ring-back-refused', limit.reason, 'notice');
+  const call = { ...state.call, callback: { entry: entry.name, number, attempts: 0 } };
+  const accepted: Effect[] = [
+    { do: 'record-callback', entry: entry.name, number },
+    {
+      do: 'log',
+      level: 'info',
+      event: 'callback-accepted',
+      fields: { entry: entry.name, number, trigger: 'ring' },
+    },
+  ];
+  if (dialsElsewhere(entry, ctx)) {
+    return to({ tag: 'transferring', call, entry, number }, [
+      ...accepted,
+      { do: 'transfer', call, entry, number },
+    ]);
+  }
+  const wait = waitThenDial(call, entry, number, 1, entry.delayMs);
+  return to(wait.state, [...accepted, ...wait.effects]);
 }
 
 function onAnswering(state: Extract<State, { tag: 'answering' }>, input: Input, ctx: MachineContext): Step {
@@ -363,6 +464,8 @@ function onLoginLine(state: Extract<State, { tag: 'login' }>, text: string, ctx:
 function claimFor(id: Identity, phase: Phase, call: CallInfo, ctx: MachineContext): Claim {
   const name = id.kind === 'callback' ? id.entry.name : id.kind === 'ppp' ? id.user.name : id.name;
   if (id.kind === 'callback') {
+    // A ring-back entry is triggered by a ring only; its name is no login.
+    if (id.entry.trigger === 'ring') return { kind: 'unknown', name };
     if (phase !== 1 || !screenCallerId(id.entry.callerId, call.callerId)) return { kind: 'unknown', name };
     return { kind: 'callback', entry: id.entry };
   }

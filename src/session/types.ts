@@ -46,6 +46,12 @@ export type Claim = Identity;
 export type State =
   | { tag: 'idle' }
   | { tag: 'answering'; call: CallInfo }
+  /**
+   * Rings not answered, waiting for them to stop: a ring-back (`entry`: a listed caller
+   * ID), or, without `entry`, a ring on a line that does not answer, to be recorded.
+   * `lastRing` restarts the ring-gap timer; `until` bounds the whole state.
+   */
+  | { tag: 'ring-back'; call: CallInfo; entry?: CallbackEntry; lastRing: number; until: number }
   | { tag: 'settling'; call: CallInfo; phase: Phase }
   | {
       tag: 'login';

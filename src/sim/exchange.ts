@@ -230,6 +230,11 @@ class ExchangeImpl implements Exchange, Switchboard {
 
   private ring(call: Call): void {
     const b = call.callee!;
+    const abandon = call.caller.faults.abandonAfterRings;
+    if (abandon !== undefined && call.rings >= abandon) {
+      call.caller.event('fault', { fault: 'abandon', rings: call.rings });
+      return this.hangup(call.caller, 'abandoned', 'NO CARRIER');
+    }
     if (
       call.rings >= this.opts.noAnswerAfterRings ||
       now() - call.startedAt >= (call.caller.settings.s[7] ?? 50) * 1000

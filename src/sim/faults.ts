@@ -18,6 +18,11 @@ export interface Faults {
   lenient: boolean;
   /** Carrier lost once this many data bytes have passed (both directions) in a call. */
   dropAfterBytes?: number;
+  /**
+   * As a caller: hang up after the far modem has rung this many times, unanswered (the
+   * "ring and hang up" of a ring-back); the caller gets NO CARRIER, the callee stops ringing.
+   */
+  abandonAfterRings?: number;
 }
 
 export const NO_FAULTS: Readonly<Faults> = Object.freeze({
@@ -50,6 +55,12 @@ export function validateFaults(f: Faults): Faults {
   }
   if (f.dropAfterBytes !== undefined && (!Number.isInteger(f.dropAfterBytes) || f.dropAfterBytes < 0)) {
     bad(`dropAfterBytes ${f.dropAfterBytes}`);
+  }
+  if (
+    f.abandonAfterRings !== undefined &&
+    (!Number.isInteger(f.abandonAfterRings) || f.abandonAfterRings < 1)
+  ) {
+    bad(`abandonAfterRings ${f.abandonAfterRings}`);
   }
   if (f.errorOn !== undefined && !(f.errorOn instanceof RegExp)) bad('errorOn (must be a RegExp)');
   return f;
