@@ -15,7 +15,7 @@ import { ControlServer, type ControlStatus, type ReloadResult } from './control.
 import { Metrics, MetricsServer } from './metrics.js';
 import { Notifier } from './notify.js';
 import { LineTracer, tracedTransport } from './trace.js';
-import { StatusFile } from './status.js';
+import { StatusFile, type LineStatus } from './status.js';
 import { Supervisor, type SupervisorDeps } from './supervisor.js';
 
 /**
@@ -31,6 +31,43 @@ export interface DaemonHandle {
   /** What `callbackd status` shows over the control socket. */
   status(): ControlStatus;
   stop(): Promise<void>;
+  /**
+   * Resolves when every line has finished its first open and init (up, or its failure
+   * logged), or READY_BOUND_MS has passed: then the status file is written, `started` is
+   * logged and systemd gets READY=1.
+   */
+  ready: Promise<void>;
+}
+
+/**
+ * READY=1 waits at most this long for the lines' first open and init: a modem that
+ * neither answers nor fails (a tty whose open hangs, a lock another program holds)
+ * must not hold start-up until systemd's TimeoutStartSec kills the daemon. A silent
+ * modem fails its reset well within it.
+ */
+export const READY_BOUND_MS = 10_000;
+
+/**
+ * Watches the line states for the end of each line's first open and init attempt: the
+ * line is up (any state but `line-down`) or reports its failure (lastError).
+ */
+function firstAttempts(names: readonly string[]) {
+  const waiting = new Set(names);
+  let resolve!: () => void;
+  const done = new Promise<void>((r) => (resolve = r));
+  if (waiting.size === 0) resolve();
+  return {
+    done,
+    pending: () => [...waiting],
+    see(lines: readonly LineStatus[]): void {
+      if (waiting.size === 0) return;
+      for (const l of lines) {
+        if (waiting.has(l.name) && (l.state !== 'line-down' || l.lastError !== undefined))
+          waiting.delete(l.name);
+      }
+      if (waiting.size === 0) resolve();
+    },
+  };
 }
 
 export function realDeps(log: Logger): Omit<SupervisorDeps, 'onStatus'> {
@@ -65,11 +102,15 @@ export async function startDaemon(o: {
   log: Logger;
   deps?: Omit<SupervisorDeps, 'onStatus'>;
   handleSignals?: boolean;
+  /** systemd's notify channel (tests pass their own runner). */
+  notifier?: Notifier;
+  /** Overrides READY_BOUND_MS. */
+  readyBoundMs?: number;
 }): Promise<DaemonHandle> {
   const { log } = o;
   let config = o.config;
   if (!config.daemon.hostname) config = { ...config, daemon: { ...config.daemon, hostname: hostname() } };
-  const notifier = new Notifier({ log });
+  const notifier = o.notifier ?? new Notifier({ log });
   const status = new StatusFile(config.daemon.stateDir, { configSource: config.source, log });
   const deps = o.deps ?? realDeps(log);
   // callbackd as a RADIUS NAS: opened before the lines, so the first call can ask it.
@@ -97,15 +138,29 @@ export async function startDaemon(o: {
       tracers.get(e.line)?.note(`state ${String(e.from)} -> ${String(e.to)} (${String(e.cause)})`);
     }
   });
+  const firstInit = firstAttempts(config.lines.map((l) => l.name));
+  // systemd's STATUS= follows the status file's coalesced writes: one systemd-notify
+  // process per write, not one per state change.
+  let latest: readonly LineStatus[] = [];
+  let notifyQueued = false;
+  const notifyStatus = (): void => {
+    notifyQueued = false;
+    const busy = latest.filter((l) => l.state !== 'idle' && l.state !== 'line-down').length;
+    void notifier.status(`${latest.length} line(s), ${busy} in a call`);
+  };
   const supervisor = new Supervisor(config, {
     ...deps,
     openTransport: (line) => tracedTransport(deps.openTransport(line), tracer(line.name)),
     radius: () => radius,
     onStatus: (lines) => {
       for (const l of lines) tracers.get(l.name)?.call(l.callId);
-      status.update(lines);
-      const busy = lines.filter((l) => l.state !== 'idle' && l.state !== 'line-down').length;
-      notifier.status(`${lines.length} line(s), ${busy} in a call`);
+      firstInit.see(lines);
+      latest = lines;
+      const written = status.update(lines);
+      if (!notifyQueued) {
+        notifyQueued = true;
+        void written.then(notifyStatus);
+      }
     },
   });
 
@@ -162,6 +217,7 @@ export async function startDaemon(o: {
         })),
       };
     },
+    ready: Promise.resolve(),
     stop() {
       stopping ??= (async () => {
         log.info({ event: 'stopping' });
@@ -172,6 +228,8 @@ export async function startDaemon(o: {
         await supervisor.stop();
         // Records not yet acknowledged stay in the spool for the next start.
         await radius?.close(radius.config.timeoutMs);
+        // The last state is written before the file goes (a pending write never waits).
+        await status.flush();
         await status.remove();
         notifier.close();
         log.info({ event: 'stopped' });
@@ -228,14 +286,31 @@ export async function startDaemon(o: {
   if (metrics) observeLog(log, (e) => metrics.observe(e));
   const metricsServer = metrics ? new MetricsServer(config.daemon.metricsListen!, metrics, log) : undefined;
   await metricsServer?.start();
-  log.info({
-    event: 'started',
-    source: config.source,
-    lines: config.lines.map((l) => l.name),
-    pid: process.pid,
+  // READY=1 once every line has had its first open and init (or the bound passed):
+  // systemd's ordering (After=callbackd.service) then means the lines answer calls.
+  const boundMs = o.readyBoundMs ?? READY_BOUND_MS;
+  let boundTimer: NodeJS.Timeout | undefined;
+  const bound = new Promise<'late'>((r) => {
+    boundTimer = setTimeout(() => r('late'), boundMs);
+    boundTimer.unref(); // a daemon stopped during start-up exits at once
   });
-  notifier.ready();
-  notifier.startWatchdog(() => true);
+  handle.ready = Promise.race([firstInit.done, bound]).then(async (r) => {
+    clearTimeout(boundTimer);
+    if (stopping) return;
+    const pending = firstInit.pending();
+    if (r === 'late')
+      log.warn({ event: 'lines-not-ready', lines: pending, boundMs }, 'READY=1 without these lines');
+    await status.flush();
+    log.info({
+      event: 'started',
+      source: config.source,
+      lines: config.lines.map((l) => l.name),
+      notReady: pending.length ? pending : undefined,
+      pid: process.pid,
+    });
+    notifier.ready();
+    notifier.startWatchdog(() => true);
+  });
   return handle;
 }
 

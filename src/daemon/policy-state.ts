@@ -185,8 +185,11 @@ export class SharedPolicyState implements PolicyState {
 
   success(keys: string[]): void {
     // The daily cap is not reset by a success: it bounds guesses, whoever guessed.
-    for (const k of guardKeys(keys).growing) this.lockouts.success(k);
-    this.save();
+    let changed = false;
+    for (const k of guardKeys(keys).growing) changed = this.lockouts.success(k) || changed;
+    // A caller with no failures on record changes nothing: no write (and no fsync) on
+    // the way from the password to pppd.
+    if (changed) this.save();
   }
 
   rateCheck(entry: string, number: string, now: number): { ok: true } | { ok: false; reason: string } {

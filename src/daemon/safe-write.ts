@@ -53,8 +53,12 @@ export function ensureSafeDir(dir: string): void {
   }
 }
 
-/** Atomically replaces file with data; see the module comment for what is checked. */
-export function writeFileSafely(file: string, data: string, mode: number): void {
+/**
+ * Atomically replaces file with data; see the module comment for what is checked.
+ * `fsync: false` skips the flush to disk, for a file that is only a view of memory
+ * (the status file): after a crash it is rewritten anyway.
+ */
+export function writeFileSafely(file: string, data: string, mode: number, o: { fsync?: boolean } = {}): void {
   const dir = dirname(file);
   ensureSafeDir(dir);
   const tmp = join(dir, `.${basename(file)}.${randomBytes(8).toString('hex')}.tmp`);
@@ -66,7 +70,7 @@ export function writeFileSafely(file: string, data: string, mode: number): void 
   try {
     try {
       writeSync(fd, data);
-      fsyncSync(fd);
+      if (o.fsync ?? true) fsyncSync(fd);
     } finally {
       closeSync(fd);
     }

@@ -104,15 +104,19 @@ export class Lockouts {
     }
   }
 
-  /** A right secret clears the failure count and the growth; a lock in force stays until it runs out. */
-  success(key: string): void {
+  /**
+   * A right secret clears the failure count and the growth; a lock in force stays until
+   * it runs out. Returns whether there was anything to clear (false: nothing to save).
+   */
+  success(key: string): boolean {
     const s = this.keys.get(key);
-    if (!s) return;
+    if (!s) return false;
     if (s.lockedUntil === undefined) this.keys.delete(key);
     else {
       s.failures = [];
       delete s.locks;
     }
+    return true;
   }
 
   check(key: string, now: number): { locked: false } | { locked: true; untilMs: number } {

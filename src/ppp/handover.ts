@@ -66,6 +66,13 @@ export interface HandOverOptions {
    * it is. Default true; off only for tests that run without stty and setsid.
    */
   modemLine?: boolean;
+  /**
+   * Whether to set CLOCAL off and HUPCL on with stty before the child starts (with
+   * modemLine; default true). Real pppd does both itself (tty.c set_up_tty, with its
+   * default `modem`), so for pppd the stty process, one more fork of the daemon per
+   * call, is skipped (start.ts).
+   */
+  stty?: boolean;
 }
 
 const DEFAULT_TAIL = 8 * 1024;
@@ -101,7 +108,7 @@ export async function handOverToPppd(o: HandOverOptions): Promise<PppRun> {
   try {
     await o.closeLine();
     const modemLine = o.modemLine ?? true;
-    if (modemLine) await setModemLine(fd, o);
+    if (modemLine && (o.stty ?? true)) await setModemLine(fd, o);
     // pppd gets its own session and process group, so a Ctrl-C meant for a foreground
     // callbackd does not reach it and callbackd can signal pppd with everything it
     // started. With setsid --ctty (not detached: setsid then execs without forking, so
@@ -130,10 +137,17 @@ export async function handOverToPppd(o: HandOverOptions): Promise<PppRun> {
       throw new CallbackdError('PPP_SPAWN', `cannot start ${o.file}: ${err.message}`, { file: o.file }, err);
     }
     const run = watch(child, pid, o);
+    // The lock names pppd as soon as it runs; if its exec fails below, the session's
+    // reclaim takes the lock back.
+    const handed = (async () => o.lock?.handOver(pid))().catch((err: unknown) => {
+      o.log.error({ event: 'ppp-lock-handover-failed', pid, err: String(err) });
+    });
+    o.log.info({ event: 'ppp-spawned', pid, file: o.file, args: redactArgs(o.args) });
     if (ctty) {
       // setsid(1) reports an exec failure as exit 126 or 127, with its message on stderr.
       const failed = await execFailure(child);
       if (failed) {
+        await handed;
         await run.exited;
         throw new CallbackdError(
           'PPP_SPAWN',
@@ -142,14 +156,8 @@ export async function handOverToPppd(o: HandOverOptions): Promise<PppRun> {
         );
       }
     }
-    const handed = o.lock?.handOver(pid);
     closeFd();
-    try {
-      await handed;
-    } catch (err) {
-      o.log.error({ event: 'ppp-lock-handover-failed', pid, err: String(err) });
-    }
-    o.log.info({ event: 'ppp-spawned', pid, file: o.file, args: redactArgs(o.args) });
+    await handed;
     return run;
   } finally {
     closeFd();

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { pppdForLine } from '../config/pppd-line.js';
 import type { Config, LineConfig, PppUser } from '../config/types.js';
 import type { Logger } from '../log.js';
@@ -34,6 +35,8 @@ export async function startPppd(o: {
     args,
     lock: o.lock,
     log: o.log,
+    // pppd sets the modem line up itself (CLOCAL off, HUPCL on): no stty process.
+    stty: path.basename(file) !== 'pppd',
     // The hang-up escalation waits as long as a stop does: real pppd gets its time.
     hangupGraceMs: o.line.timing.pppStopMs,
   });

@@ -45,7 +45,8 @@ afterAll(async () => {
 
 describe('callbackd run', () => {
   it('reports its lines to `callbackd status`', async () => {
-    await tap.waitFor((e) => e.event === 'line-ready', 1_000);
+    // `started` (READY=1) comes after the lines' first init and the status file's write.
+    await tap.waitFor((e) => e.event === 'started', 15_000);
     const { stdout } = await run(process.execPath, [CLI, 'status', '--state-dir', dir, '--json']);
     const status = JSON.parse(stdout) as { pid: number; lines: { name: string; state: string }[] };
     expect(status.pid).toBe(daemon.pid);

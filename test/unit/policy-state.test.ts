@@ -40,6 +40,23 @@ describe('SharedPolicyState', () => {
     expect(again.isLocked(['cid:5551234'], 2_000 + 600_001)).toBe(false);
   });
 
+  it('a right secret writes the file only when it clears something', () => {
+    const state = new SharedPolicyState(security, dir, silentLogger());
+    const file = join(dir, 'limits.json');
+    state.success(['name:pppuser', 'cid:5551234']);
+    expect(existsSync(file)).toBe(false);
+    state.failure(['name:pppuser', 'cid:5551234'], 1_000);
+    const afterFailure = readFileSync(file, 'utf8');
+    state.success(['name:pppuser', 'cid:5551234']);
+    const afterSuccess = readFileSync(file, 'utf8');
+    expect(afterSuccess).not.toBe(afterFailure);
+    // Nothing left to clear: the file stays as it is (not rewritten, no .prev rotation).
+    rmSync(join(dir, 'limits.json.prev'), { force: true });
+    state.success(['name:pppuser', 'cid:5551234']);
+    expect(existsSync(join(dir, 'limits.json.prev'))).toBe(false);
+    expect(readFileSync(file, 'utf8')).toBe(afterSuccess);
+  });
+
   it('a damaged file with no good copy fails closed for call-backs, logged at error with how to clear it', () => {
     writeFileSync(join(dir, 'limits.json'), '{"lockouts": [[1, 2, 3]], "rates": "nonsense"');
     const log = capture();

@@ -13,7 +13,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   isPidAlive,
   readStatus,
@@ -225,5 +225,47 @@ describe('callbackd status', () => {
     expect(isPidAlive(process.pid)).toBe(true);
     expect(isPidAlive(0)).toBe(false);
     expect(isPidAlive(-5)).toBe(false);
+  });
+});
+
+describe('StatusFile write coalescing', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('writes a burst of changes once, after the debounce, with the latest state', async () => {
+    vi.useFakeTimers();
+    const f = new StatusFile(path.join(dir, 'state'), {
+      configSource: 'x',
+      log: silentLogger(),
+      debounceMs: 200,
+    });
+    const writes: Promise<void>[] = [];
+    for (const state of ['answering', 'settling', 'login', 'verifying', 'ppp'])
+      writes.push(f.update([line('ttyS1', state, 'now')]));
+    await vi.advanceTimersByTimeAsync(199);
+    expect(existsSync(f.file)).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    await Promise.all(writes);
+    expect(readFile().lines[0]?.state).toBe('ppp');
+    // The next change waits for its own debounce; the file keeps the last write until then.
+    void f.update([line('ttyS1', 'idle', 'now')]);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(readFile().lines[0]?.state).toBe('ppp');
+    await vi.advanceTimersByTimeAsync(100);
+    expect(readFile().lines[0]?.state).toBe('idle');
+  });
+
+  it('flush writes what is pending at once, and nothing is left for the timer', async () => {
+    vi.useFakeTimers();
+    const f = new StatusFile(path.join(dir, 'state'), {
+      configSource: 'x',
+      log: silentLogger(),
+      debounceMs: 10_000,
+    });
+    void f.update([line('ttyS1', 'dialing', 'now')]);
+    await f.flush();
+    expect(readFile().lines[0]?.state).toBe('dialing');
+    expect(vi.getTimerCount()).toBe(0);
   });
 });

@@ -1,5 +1,6 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import {
+  appendFileSync,
   chmodSync,
   existsSync,
   mkdirSync,
@@ -13,7 +14,8 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { hashSecret } from '../../src/policy/hash.js';
+import { createInterface } from 'node:readline';
+import { hashSecret, verifySecret } from '../../src/policy/hash.js';
 import { runRealChat } from '../../src/sim/caller.js';
 import {
   createExchange,
@@ -56,6 +58,7 @@ export const STAGES = [
   'hang-up -> ATD',
   'second CONNECT -> login:',
   'password -> pppd has the line',
+  'password -> pppd spawned',
   'whole cycle',
   'caller hangs up -> line initialised again',
 ] as const;
@@ -71,6 +74,8 @@ export interface CycleResult {
   stages: Partial<Record<Stage, number>>;
   /** The exchange's events of this cycle (byte counts and labels, never bytes), to recompute stages. */
   events: SimEvent[];
+  /** callbackd: the secret's check alone (verifySecret on this hash), measured right after the cycle. */
+  kdfMs?: number;
 }
 
 const WATCH = [
@@ -279,7 +284,7 @@ name = "pppuser"
 password_hash = ${JSON.stringify(hash)}
 
 [pppd]
-path = ${JSON.stringify(process.execPath)}
+path = ${JSON.stringify(pppdLink(dir))}
 prefix_args = [${JSON.stringify(STANDIN)}]
 local_address = "192.168.1.1"
 remote_address = "192.168.1.2"
@@ -293,17 +298,41 @@ interface Running {
   output(): string;
 }
 
-function startCallbackd(cfg: string): Running {
+function startCallbackd(cfg: string): Running & { spawnedAt: number[] } {
   const child = spawn(process.execPath, [...shebangFlags(), CLI, 'run', '--config', cfg], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
+  const logFile = process.env.CALLBACKD_BENCH_DAEMON_LOG;
   const keep = (b: Buffer): void => {
     out = (out + b.toString()).slice(-4000);
+    if (logFile) appendFileSync(logFile, b);
   };
-  child.stdout?.on('data', keep);
+  // The daemon's own time of pppd's start (its log's ISO time, 1 ms resolution).
+  const spawnedAt: number[] = [];
+  createInterface({ input: child.stdout! }).on('line', (l) => {
+    keep(Buffer.from(`${l}\n`));
+    if (!l.includes('"ppp-spawned"')) return;
+    try {
+      spawnedAt.push(Date.parse((JSON.parse(l) as { time: string }).time));
+    } catch {
+      // not a JSON line
+    }
+  });
   child.stderr?.on('data', keep);
-  return { stop: () => stopChild(child), output: () => out };
+  return { stop: () => stopChild(child), output: () => out, spawnedAt };
+}
+
+/**
+ * The stand-in as pppd: node through a link named pppd, so callbackd treats it as it
+ * treats real pppd (which sets the modem line up itself: no stty process).
+ */
+export function pppdLink(dir: string): string {
+  const bin = path.join(dir, 'bin');
+  mkdirSync(bin, { recursive: true });
+  const link = path.join(bin, 'pppd');
+  if (!existsSync(link)) symlinkSync(process.execPath, link);
+  return link;
 }
 
 /** mgetty as init runs it: started again whenever it exits (it execs login or callback). */
@@ -394,6 +423,25 @@ async function lineQuiet(
   }
 }
 
+/**
+ * An event's time (performance.now() of this process) on the wall clock the daemon's
+ * log uses (Date.now()): timeOrigin + now drifts from Date.now() by tens of ms.
+ */
+function wallTime(t: number): number {
+  return t + (Date.now() - performance.now());
+}
+
+/** The secret's check alone, as the daemon does it: median of 3 on this machine now. */
+async function kdfTime(hash: string): Promise<number> {
+  const ts: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t = performance.now();
+    await verifySecret(hash, PASSWORD);
+    ts.push(performance.now() - t);
+  }
+  return Math.round(ts.sort((a, b) => a - b)[1]! * 10) / 10;
+}
+
 async function cycle(
   exchange: Exchange,
   caller: SimModem,
@@ -401,12 +449,14 @@ async function cycle(
   mode: Mode,
   run: number,
   cfg: string,
+  hash: string,
 ): Promise<CycleResult> {
   const mark = exchange.mark();
   // Each call starts from a fresh daemon state: the rate limits persisted in the
   // state folder would otherwise refuse the seventh call-back within the hour.
   rmSync(path.join(path.dirname(cfg), 'limits.json'), { force: true });
-  const server = system === 'callbackd' ? startCallbackd(cfg) : startMgetty();
+  const server: Running & { spawnedAt?: number[] } =
+    system === 'callbackd' ? startCallbackd(cfg) : startMgetty();
   const result: CycleResult = { system, mode, run, ok: false, stages: {}, events: [] };
   try {
     await lineQuiet(exchange, 1_500, 30_000, mark);
@@ -436,6 +486,13 @@ async function cycle(
     await lineQuiet(exchange, 2_000, 20_000, hangupMark).catch(() => undefined);
     result.events = exchange.events.filter((e) => e.seq >= mark);
     result.stages = stagesOf(result.events, CALLER, SERVER);
+    if (server.spawnedAt) {
+      const password = result.events.filter((e) => e.modem === SERVER && e.watch === 'password').at(-1);
+      const spawned = server.spawnedAt[0];
+      if (password && spawned !== undefined)
+        result.stages['password -> pppd spawned'] = Math.round(spawned - wallTime(password.t));
+      result.kdfMs = await kdfTime(hash);
+    }
     result.ok = true;
   } catch (err) {
     result.error = (err as Error).message;
@@ -492,7 +549,7 @@ export async function compare(o: CompareOptions, dir: string): Promise<CycleResu
           // Interleaved, and the order flips each run so neither always goes first.
           const order = run % 2 === 0 ? o.systems : [...o.systems].reverse();
           for (const system of order) {
-            const r = await cycle(exchange, caller, system, mode, run, cfg);
+            const r = await cycle(exchange, caller, system, mode, run, cfg, hash);
             o.log(
               `${system} ${mode} #${run + 1}: ${r.ok ? 'ok' : `FAILED ${r.error}`} ${JSON.stringify(r.stages)}`,
             );

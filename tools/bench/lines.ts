@@ -61,8 +61,10 @@ export interface LinesResult {
   callbackd: Mem;
   /** Sum over the n mgetty processes. */
   mgetty: Mem | undefined;
-  /** From exec to the `started` log line (READY=1 goes out right after it). */
+  /** From exec to the `started` log line (READY=1 goes out right after it, once every line had its first init). */
   startedMs: number;
+  /** From exec to the first thing any modem saw from the daemon (a command or a DTR change). */
+  firstModemMs?: number;
   /** From exec until every line logged `line-ready`. */
   allReadyMs: number;
   /** Over idleSeconds with the health check off, one line count only. */
@@ -156,7 +158,10 @@ export async function measureLines(
       });
       await new Promise((r) => setTimeout(r, SETTLE_MS));
       const callbackd = memOf(child.pid!);
-      result = { lines: n, callbackd, mgetty: undefined, startedMs, allReadyMs };
+      const numbers = new Set(modems.map((m) => m.number));
+      const first = exchange.events.find((e) => e.t >= t0 && numbers.has(e.modem));
+      const firstModemMs = first ? first.t - t0 : undefined;
+      result = { lines: n, callbackd, mgetty: undefined, startedMs, allReadyMs, firstModemMs };
       if (idleSeconds > 0) {
         // Two halves: V8's memory reducer still runs a few GCs in the first seconds after start-up.
         const a = wakeups(child.pid!);

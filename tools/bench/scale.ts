@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { hashSecret } from '../../src/policy/hash.js';
 import { createExchange, serveControl, type SimModem } from '../../src/sim/index.js';
 import { Terminal } from '../../src/sim/terminal.js';
+import { pppdLink } from './compare.js';
 import { memOf, shebangFlags } from './lines.js';
 import { CLI, STANDIN } from '../paths.js';
 
@@ -71,7 +72,7 @@ name = "pppuser"
 password_hash = ${JSON.stringify(hash)}
 
 [pppd]
-path = ${JSON.stringify(process.execPath)}
+path = ${JSON.stringify(pppdLink(dir))}
 prefix_args = [${JSON.stringify(STANDIN)}]
 local_address = "192.168.1.1"
 remote_address = "192.168.1.2"
