@@ -279,16 +279,7 @@ name = "call"
 number = "${CALLER}"
 ${mode === 'min' ? 'delay = "0s"' : ''}
 
-[[ppp_users]]
-name = "pppuser"
-password_hash = ${JSON.stringify(hash)}
-
-[pppd]
-path = ${JSON.stringify(pppdLink(dir))}
-prefix_args = [${JSON.stringify(STANDIN)}]
-local_address = "192.168.1.1"
-remote_address = "192.168.1.2"
-`;
+${standinPppToml(dir, hash)}`;
 }
 
 /** A server system running on the line: started, then stopped after its call. */
@@ -333,6 +324,20 @@ export function pppdLink(dir: string): string {
   const link = path.join(bin, 'pppd');
   if (!existsSync(link)) symlinkSync(process.execPath, link);
   return link;
+}
+
+/** The PPP user (password hash `hash`) and the stand-in as pppd, in callbackd's config. */
+export function standinPppToml(dir: string, hash: string): string {
+  return `[[ppp_users]]
+name = "pppuser"
+password_hash = ${JSON.stringify(hash)}
+
+[pppd]
+path = ${JSON.stringify(pppdLink(dir))}
+prefix_args = [${JSON.stringify(STANDIN)}]
+local_address = "192.168.1.1"
+remote_address = "192.168.1.2"
+`;
 }
 
 /** mgetty as init runs it: started again whenever it exits (it execs login or callback). */

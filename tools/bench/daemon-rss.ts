@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { createExchange, serveControl } from '../../src/sim/index.js';
+import { configFor } from './lines.js';
 
 export interface RssResult {
   lines: number;
@@ -16,27 +17,6 @@ export interface RssResult {
 const READY_TIMEOUT_MS = 30_000;
 /** Idle time after the last line is ready, so start-up garbage is collected before measuring. */
 const SETTLE_MS = 2_000;
-
-function configFor(dir: string, devices: string[], socket: string): string {
-  const lines = devices
-    .map(
-      (d, i) =>
-        `[[lines]]\ndevice = "${d}"\nname = "sim${i}"\nsignals = { kind = "sim", socket = "${socket}" }\n`,
-    )
-    .join('\n');
-  return `[daemon]
-lock_dir = "${dir}/lock"
-state_dir = "${dir}/state"
-accounting_file = "${dir}/accounting.jsonl"
-log_level = "info"
-
-${lines}
-[pppd]
-path = "/usr/sbin/pppd"
-local_address = "192.0.2.1"
-remote_address = "192.0.2.2"
-`;
-}
 
 /**
  * RSS of a real `callbackd run` process idling on `n` simulated lines (the exchange

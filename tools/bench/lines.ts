@@ -71,23 +71,30 @@ export interface LinesResult {
   idle?: { seconds: number; switches: number; cpuMs: number; threads: number; secondHalfSwitches: number };
 }
 
-function configFor(dir: string, devices: string[], socket: string): string {
+/**
+ * The daemon's config for `devices`, idle lines on the simulator's signals at `socket`;
+ * `healthCheck: false` leaves out the idle AT health check (for counting wake-ups).
+ */
+export function configFor(
+  dir: string,
+  devices: string[],
+  socket: string,
+  o: { healthCheck?: boolean } = {},
+): string {
   const lines = devices
     .map(
       (d, i) =>
         `[[lines]]\ndevice = "${d}"\nname = "sim${i}"\nsignals = { kind = "sim", socket = "${socket}" }\n`,
     )
     .join('\n');
+  const timing = o.healthCheck === false ? '[timing]\nhealth_check = 0\n\n' : '';
   return `[daemon]
 lock_dir = "${dir}/lock"
 state_dir = "${dir}/state"
 accounting_file = "${dir}/accounting.jsonl"
 log_level = "info"
 
-[timing]
-health_check = 0
-
-${lines}
+${timing}${lines}
 [pppd]
 path = "/usr/sbin/pppd"
 local_address = "192.0.2.1"
@@ -130,6 +137,7 @@ export async function measureLines(
         dir,
         modems.map((m) => m.ttyPath),
         socket,
+        { healthCheck: false },
       ),
     );
     const t0 = performance.now();

@@ -7,9 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { hashSecret } from '../../src/policy/hash.js';
 import { createExchange, serveControl, type SimModem } from '../../src/sim/index.js';
 import { Terminal } from '../../src/sim/terminal.js';
-import { pppdLink } from './compare.js';
+import { standinPppToml } from './compare.js';
 import { memOf, shebangFlags } from './lines.js';
-import { CLI, STANDIN } from '../paths.js';
+import { CLI } from '../paths.js';
 
 /**
  * n lines cycling at once: n callers on their own modems dial n lines of one daemon,
@@ -67,16 +67,7 @@ chat_pause = "0s"
 health_check = 0
 
 ${lines}
-[[ppp_users]]
-name = "pppuser"
-password_hash = ${JSON.stringify(hash)}
-
-[pppd]
-path = ${JSON.stringify(pppdLink(dir))}
-prefix_args = [${JSON.stringify(STANDIN)}]
-local_address = "192.168.1.1"
-remote_address = "192.168.1.2"
-# PPP users may log in on the first call (no call-back): the cycle is the login and pppd.
+${standinPppToml(dir, hash)}# PPP users may log in on the first call (no call-back): the cycle is the login and pppd.
 autoppp_before_callback = true
 `,
     );
