@@ -6,6 +6,7 @@ import { startDaemon, type DaemonHandle } from '../../src/daemon/daemon.js';
 import { createLogger } from '../../src/log.js';
 import { LogTap, type LogEvent } from '../../src/log-tap.js';
 import { hashSecret } from '../../src/policy/index.js';
+import { runRealChat } from '../../src/sim/caller.js';
 import { Terminal } from '../../src/sim/terminal.js';
 import {
   createExchange,
@@ -152,6 +153,24 @@ export async function callBack(b: Bench): Promise<Terminal> {
   await port.expect('NO CARRIER', 5_000);
   await answerCallback(port);
   return port;
+}
+
+/**
+ * The real chat program runs `script` on the caller's modem; once it has finished (the
+ * call-back answered, logged in) the caller's line is opened for the test, whatever the
+ * outcome, and chat's own port released. The caller checks `ok` and `log`.
+ */
+export async function chatThenOpen(
+  b: Bench,
+  script: string,
+  ms: number,
+): Promise<{ ok: boolean; log: string; port: Terminal }> {
+  const chat = await runRealChat(b.caller.ttyPath, script, ms);
+  try {
+    return { ok: chat.ok, log: chat.log, port: await b.openCaller() };
+  } finally {
+    chat.release();
+  }
 }
 
 /** A call-back, `pppuser` logged in, and the pppd stand-in answering on the line. */

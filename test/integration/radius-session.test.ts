@@ -1,9 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { haveRealChat, runRealChat } from '../../src/sim/caller.js';
-import type { Terminal } from '../../src/sim/terminal.js';
+import { haveRealChat } from '../../src/sim/caller.js';
 import type { LogEvent } from '../../src/log-tap.js';
-import { answerCallback, CALLER, dialIn, pingStandin, startBench, type Bench } from '../helpers/bench.js';
+import {
+  answerCallback,
+  CALLER,
+  dialIn,
+  chatThenOpen,
+  pingStandin,
+  startBench,
+  type Bench,
+} from '../helpers/bench.js';
 import { FREERADIUS, FreeRadius, parseDetail, writeSecretFile } from '../helpers/freeradius.js';
 import { testRadiusConfig } from '../helpers/radius-config.js';
 import { testEntry } from '../helpers/config.js';
@@ -88,14 +95,8 @@ describe.skipIf(!haveFreeRadius)('a call through the session with callbackd as a
     'calls back the Callback-Number FreeRADIUS gives, logs pppuser in through it, accounts both legs',
     async () => {
       bench = await startBench(withRadius());
-      const chat = await runRealChat(bench.caller.ttyPath, script, 60_000);
-      let port: Terminal;
-      try {
-        expect(chat.ok, chat.log).toBe(true);
-        port = await bench.openCaller();
-      } finally {
-        chat.release();
-      }
+      const { ok, log, port } = await chatThenOpen(bench, script, 60_000);
+      expect(ok, log).toBe(true);
       await pingStandin(port, 'hello radius');
       await port.write('BYE\n');
       const end = await bench.callEnd();

@@ -1,8 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/types.js';
 import { haveRealChat, runRealChat } from '../../src/sim/caller.js';
-import type { Terminal } from '../../src/sim/terminal.js';
-import { CALLER, PASSWORD, SERVER, dialIn, pingStandin, startBench, type Bench } from '../helpers/bench.js';
+import {
+  CALLER,
+  PASSWORD,
+  SERVER,
+  dialIn,
+  chatThenOpen,
+  pingStandin,
+  startBench,
+  type Bench,
+} from '../helpers/bench.js';
 import { testEntry } from '../helpers/config.js';
 
 // Ring-back by caller ID on real ptys: the caller's real chat(8) dials, its modem gives
@@ -56,14 +64,8 @@ describe.skipIf(!haveRealChat())('ring-back by caller ID, with the real chat pro
   it('calls a listed caller back without answering, then refuses the next ring over the rate limit', async () => {
     bench = await startBench(ringBack([CALLER, '!all']));
     bench.caller.setFaults({ abandonAfterRings: 2 });
-    const chat = await runRealChat(bench.caller.ttyPath, RING_BACK_CLIENT, 90_000);
-    let port: Terminal;
-    try {
-      expect(chat.ok, chat.log).toBe(true);
-      port = await bench.openCaller();
-    } finally {
-      chat.release();
-    }
+    const { ok, log, port } = await chatThenOpen(bench, RING_BACK_CLIENT, 90_000);
+    expect(ok, log).toBe(true);
     // The pppd stand-in has the line after the second leg's login.
     await pingStandin(port, 'rang back');
     await port.write('BYE\n');

@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { haveRealChat, runRealChat } from '../../src/sim/caller.js';
-import { Terminal } from '../../src/sim/terminal.js';
-import { CALLER, pingStandin, startBench, type Bench } from '../helpers/bench.js';
+import { haveRealChat } from '../../src/sim/caller.js';
+import { CALLER, chatThenOpen, pingStandin, startBench, type Bench } from '../helpers/bench.js';
 
 // The HOWTO's scenario, end to end on real ptys: the real chat(8) runs the HOWTO's
 // client script (config/client/pppcallback) on the caller's modem; callbackd answers,
@@ -21,15 +20,9 @@ describe('the seed scenario with the real chat program', () => {
     'calls back, logs pppuser in, hands the line to pppd, accounts for the call',
     async () => {
       bench = await startBench();
-      const chat = await runRealChat(bench.caller.ttyPath, script, 60_000);
-      let port: Terminal;
-      try {
-        expect(chat.log).toContain('CONNECT');
-        expect(chat.ok, chat.log).toBe(true);
-        port = await bench.openCaller();
-      } finally {
-        chat.release();
-      }
+      const { ok, log, port } = await chatThenOpen(bench, script, 60_000);
+      expect(log).toContain('CONNECT');
+      expect(ok, log).toBe(true);
       // Both directions across the handed-over line: the caller's lines reach the
       // stand-in on its stdin, its answers reach the caller from its stdout.
       await pingStandin(port, 'hello 1');
