@@ -305,6 +305,9 @@ describe('carrier lost', () => {
     expect(seq).toEqual(['carrier-lost', 'SIGTERM', 'SIGKILL', 'ppp-exit']);
     // The line is initialised again and answers the next call.
     await bench.tap.waitFor((e) => e.event === 'state' && e.to === 'idle', 10_000);
+    // One reader on the caller's tty: with the first call's port still open, either fd
+    // could read the modem's OK (seen under load: the new port waited for it in vain).
+    await port.close();
     const again = await bench.openCaller();
     await dialIn(again);
   });
