@@ -29,6 +29,7 @@ const TYPED_INPUTS: ReadonlySet<Input['type']> = new Set(['line', 'cancel', 'ove
  * unbounded work and memory.
  */
 const MAX_PENDING_TYPED = 4;
+const FLOOD_ECHO = Buffer.from('\r\n');
 
 /**
  * The effect loop of one line: the only place where the session touches I/O.
@@ -175,7 +176,11 @@ export class LineSession {
   private onData(chunk: Buffer): void {
     if (!this.reader || !this.readerOn) return;
     const { echo, events } = this.reader.feed(chunk);
-    if (echo.length > 0) void this.keeper.write(echo);
+    // More lines than may wait (a flood of CRs): the lines past the bound are dropped, and
+    // so is their echo; one newline goes back while there was room, nothing once full.
+    const room = MAX_PENDING_TYPED - this.pendingTyped();
+    const out = events.length <= room ? echo : room > 0 ? FLOOD_ECHO : undefined;
+    if (out && out.length > 0) void this.keeper.write(out);
     for (const e of events) {
       if (e.kind === 'line') this.push({ type: 'line', text: e.text });
       else if (e.kind === 'ppp') this.push({ type: 'ppp-frame' });
@@ -193,10 +198,14 @@ export class LineSession {
     if (!this.draining) void this.drain();
   }
 
-  private roomForTyped(): boolean {
+  private pendingTyped(): number {
     let pending = 0;
     for (const q of this.queue) if (TYPED_INPUTS.has(q.input.type)) pending++;
-    if (pending < MAX_PENDING_TYPED) return true;
+    return pending;
+  }
+
+  private roomForTyped(): boolean {
+    if (this.pendingTyped() < MAX_PENDING_TYPED) return true;
     if (this.dropped++ === 0) {
       this.deps.log.warn({
         event: 'input-dropped',
