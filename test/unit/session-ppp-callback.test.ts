@@ -97,7 +97,8 @@ function world(client: PppClientOptions, config: Partial<Config> = {}, line = { 
         if (e.do === 'timer') w.timerAt = w.now + e.ms;
         if (e.do === 'verify') {
           const ok =
-            (e.hash === PIN_HASH && e.secret === 'cbpin123') || (e.hash === PPP_HASH && e.secret === 'pppsecret');
+            (e.hash === PIN_HASH && e.secret === 'cbpin123') ||
+            (e.hash === PPP_HASH && e.secret === 'pppsecret');
           const result: Input = e.callId
             ? { type: 'pap-verified', ok, callId: e.callId }
             : { type: 'verified', ok };
@@ -151,7 +152,10 @@ describe('session: call-back inside PPP', () => {
     w.fire();
     expect(w.state).toMatchObject({ tag: 'dialing', number: '123456' });
     expect(w.of('dial')).toEqual([{ do: 'dial', number: '123456' }]);
-    expect(w.state.tag === 'dialing' && w.state.call.callback).toMatchObject({ entry: 'roamer', number: '123456' });
+    expect(w.state.tag === 'dialing' && w.state.call.callback).toMatchObject({
+      entry: 'roamer',
+      number: '123456',
+    });
     expect(finishes(w)).toEqual([]);
     expect(logText(w)).not.toContain('cbpin123');
   });
@@ -271,9 +275,12 @@ describe('session: call-back inside PPP', () => {
   });
 
   it('a PPP user (no call-back) is handed to pppd after PAP when AutoPPP is allowed before the call-back', () => {
-    const w = world({ user: 'pppuser', secret: 'pppsecret' }, {
-      pppd: { ...testConfig().pppd, autoPppBeforeCallback: true },
-    });
+    const w = world(
+      { user: 'pppuser', secret: 'pppsecret' },
+      {
+        pppd: { ...testConfig().pppd, autoPppBeforeCallback: true },
+      },
+    );
     start(w);
     expect(w.of('verify')[0]?.hash).toBe(PPP_HASH);
     expect(w.state).toMatchObject({ tag: 'ppp', autoPpp: true, call: { pppUser: 'pppuser' } });
@@ -360,7 +367,9 @@ describe('session: call-back inside PPP', () => {
   });
 
   it('lines without ppp_callback keep today’s path (AutoPPP or nothing)', () => {
-    const w = start(world({ user: 'roamer', secret: 'cbpin123', callback: '123456' }, {}, { pppCallback: false }));
+    const w = start(
+      world({ user: 'roamer', secret: 'cbpin123', callback: '123456' }, {}, { pppCallback: false }),
+    );
     expect(w.state.tag).toBe('login');
     expect(w.of('verify')).toEqual([]);
   });
