@@ -144,6 +144,12 @@ function numberCheck(
   };
 }
 
+/** CBCP carries no secret: its packets are logged whole (debug), as pppd's `debug` shows them. */
+const PROTO_CBCP = 0xc029;
+function cbcpLog(dir: 'sent' | 'rcvd', packet: Buffer): Effect {
+  return { do: 'log', level: 'debug', event: 'ppp-cbcp', fields: { dir, packet: packet.toString('hex') } };
+}
+
 /** Runs the engine over `inputs`, then acts on what it reported. */
 function run(
   state: PppState,
@@ -158,10 +164,12 @@ function run(
   const effects: Effect[] = [];
   const events: EngineEvent[] = [];
   for (const input of inputs) {
+    if (input.type === 'frame' && input.protocol === PROTO_CBCP) effects.push(cbcpLog('rcvd', input.info));
     const step = engineStep(engine, input, ectx);
     engine = step.state;
     bytes.push(encodeSends(engine, step.effects));
     for (const e of step.effects) {
+      if (e.do === 'send' && e.protocol === PROTO_CBCP) effects.push(cbcpLog('sent', e.data));
       if (e.do === 'event') events.push(e.event);
       else if (e.do === 'log') {
         effects.push({
