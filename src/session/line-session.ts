@@ -434,15 +434,15 @@ export class LineSession {
         }));
         return;
       case 'verify': {
-        const callId = e.callId;
-        if (callId !== undefined) {
+        const ref = e.ref;
+        if (ref !== undefined) {
           // PAP inside PPP: the peer moves the state on while the secret is checked, so
           // the result carries the call instead of the state's generation.
           void this.background(undefined, async () => ({
             type: 'pap-verified',
             // A check that throws is a refusal: no stray input may reach a later call.
             ok: await this.deps.verifySecret(e.hash, e.secret).catch(() => false),
-            callId,
+            ref,
           }));
           return;
         }

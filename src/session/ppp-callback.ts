@@ -104,9 +104,10 @@ export function onPppCallback(
     case 'timeout':
       return run(state, [{ type: 'tick' }], ctx, parts);
     case 'pap-verified':
-      if (input.callId !== state.call.callId || state.engine.phase !== 'deciding' || !state.claim)
-        return none();
-      return decide(state, input.ok, ctx, parts);
+      // Only the answer to the request being decided: not an older one of a link the
+      // peer renegotiated since (another name, say), nor one of another call.
+      if (input.ref !== state.papRef || state.engine.phase !== 'deciding' || !state.claim) return none();
+      return decide({ ...state, papRef: undefined }, input.ok, ctx, parts);
     case 'carrier-lost':
       // A caller that hangs up instead of ending LCP has asked for the call-back all the same.
       if (state.agreed && state.entry) return dropForCallback(state, state.entry, state.agreed, []);
@@ -333,12 +334,14 @@ function askVerify(
   // A name nobody configured is often a password in the wrong field: never logged.
   const shown = id.kind === 'unknown' ? parts.unknownName : name;
   const call = { ...s.call, logins: [...s.call.logins, shown] };
-  const next: PppState = { ...s, call, claim };
+  const papCount = (s.papCount ?? 0) + 1;
+  const papRef = `${call.callId}:pap${papCount}`;
+  const next: PppState = { ...s, call, claim, papCount, papRef };
   // An unknown name is checked against the dummy hash (hash undefined), as at the text login.
   return to(next, [
     ...effects,
     { do: 'log', level: 'info', event: 'ppp-pap-request', fields: { login: shown } },
-    { do: 'verify', hash, secret, callId: call.callId },
+    { do: 'verify', hash, secret, ref: papRef },
     timerFor(next, ctx),
   ]);
 }

@@ -59,6 +59,10 @@ export interface PppCallbackState {
   bad: number;
   /** What the PAP name stands for, from the Authenticate-Request on. */
   claim?: Claim;
+  /** The secret check in flight: its result counts only for this request ('pap-verified' ref). */
+  papRef?: string;
+  /** Authenticate-Requests reported so far (a renegotiated link asks again). */
+  papCount?: number;
   /** The entry whose call-back is negotiated, once PAP succeeded. */
   entry?: CallbackEntry;
   /** Agreed in CBCP: the number to dial and the caller's delay in seconds. */
@@ -126,8 +130,8 @@ export type Input =
   | { type: 'overlong' }
   | { type: 'carrier-lost' }
   | { type: 'verified'; ok: boolean }
-  /** The result of a 'verify' with `callId` (PAP inside PPP): valid whatever the state's generation. */
-  | { type: 'pap-verified'; ok: boolean; callId: string }
+  /** The result of a 'verify' with `ref` (PAP inside PPP): valid whatever the state's generation. */
+  | { type: 'pap-verified'; ok: boolean; ref: string }
   /** RADIUS answered the login ('radius-auth'); `localOk` is the local check, made only when no server answered. */
   | { type: 'radius-answer'; result: AuthResult; localOk?: boolean }
   | { type: 'hung-up' }
@@ -155,10 +159,10 @@ export type Effect =
   | { do: 'reader'; echo: boolean; detectPpp: boolean }
   /**
    * Checks a secret against a hash (undefined: the dummy hash). Answered with 'verified',
-   * or with `callId` as 'pap-verified', which survives the state changes a PPP peer causes
-   * while the check runs.
+   * or with `ref` as 'pap-verified', which survives the state changes a PPP peer causes
+   * while the check runs (the machine matches `ref`: this call, this Authenticate-Request).
    */
-  | { do: 'verify'; hash: string | undefined; secret: string; callId?: string }
+  | { do: 'verify'; hash: string | undefined; secret: string; ref?: string }
   /** Bytes to the line as they are (PPP frames). */
   | { do: 'write-bytes'; data: Buffer }
   /**

@@ -6,7 +6,7 @@ import { LineReader } from '../../src/login/index.js';
 import { encodeFrame } from '../../src/ppp/engine/index.js';
 import { testConfig, testEntry, testLine, testUser } from '../helpers/config.js';
 import { PppClient, type PppClientOptions } from '../helpers/ppp-client.js';
-import { LCP, PPPD_CONFREQ_CALLBACK } from '../helpers/ppp-peer.js';
+import { LCP, packet, PAP, PPPD_CONFREQ_CALLBACK } from '../helpers/ppp-peer.js';
 
 // Call-back inside PPP through the session machine: a scripted pppd-like client on one
 // side, the pure machine on the other, time and secret checks in the test's hands.
@@ -99,9 +99,7 @@ function world(client: PppClientOptions, config: Partial<Config> = {}, line = { 
           const ok =
             (e.hash === PIN_HASH && e.secret === 'cbpin123') ||
             (e.hash === PPP_HASH && e.secret === 'pppsecret');
-          const result: Input = e.callId
-            ? { type: 'pap-verified', ok, callId: e.callId }
-            : { type: 'verified', ok };
+          const result: Input = e.ref ? { type: 'pap-verified', ok, ref: e.ref } : { type: 'verified', ok };
           if (w.holdVerify) w.held.push(result);
           else inbox.push(result);
         }
@@ -141,7 +139,7 @@ describe('session: call-back inside PPP', () => {
     expect(w.client.exitCode).toBe(14);
     expect(w.client.said).toContainEqual('sent [CBCP Response id=0x1] 020b050131323334353600');
     expect(w.client.said).toContainEqual('rcvd [CBCP Ack id=0x1] 020b050131323334353600');
-    expect(w.of('verify')).toEqual([{ do: 'verify', hash: PIN_HASH, secret: 'cbpin123', callId: 'c1' }]);
+    expect(w.of('verify')).toEqual([{ do: 'verify', hash: PIN_HASH, secret: 'cbpin123', ref: 'c1:pap1' }]);
     expect(w.of('record-callback')).toEqual([{ do: 'record-callback', entry: 'roamer', number: '123456' }]);
     // The Terminate-Ack goes out before DTR drops.
     expect(w.state.tag).toBe('announcing');
@@ -195,7 +193,7 @@ describe('session: call-back inside PPP', () => {
 
   it('an unknown PAP name is checked against the dummy hash and never logged', () => {
     const w = start(world({ user: 'cbpin123', secret: 'cbpin123', callback: '123456' }));
-    expect(w.of('verify')).toEqual([{ do: 'verify', hash: undefined, secret: 'cbpin123', callId: 'c1' }]);
+    expect(w.of('verify')).toEqual([{ do: 'verify', hash: undefined, secret: 'cbpin123', ref: 'c1:pap1' }]);
     w.runOut();
     expect(finishes(w)).toHaveLength(1);
     expect(finishes(w)[0]?.call?.logins).toEqual(['UNKNOWN']);
@@ -332,11 +330,38 @@ describe('session: call-back inside PPP', () => {
     w.apply({ type: 'ppp-bytes', data: encodeFrame(LCP, Buffer.from('0907000800000000', 'hex')) });
     w.settle();
     // A result for another call changes nothing.
-    w.apply({ type: 'pap-verified', ok: true, callId: 'other' });
+    w.apply({ type: 'pap-verified', ok: true, ref: 'other:pap1' });
     expect(w.client.said).not.toContainEqual('rcvd [PAP AuthAck]');
     w.apply(w.held.shift()!);
     w.settle();
     expect(w.client.exitCode).toBe(14);
+  });
+
+  it('a secret check of a request before the peer renegotiated LCP does not count for the next one', () => {
+    const w = world({ user: 'roamer', secret: 'cbpin123', callback: '123456' });
+    w.holdVerify = true;
+    start(w);
+    expect(w.held).toHaveLength(1); // roamer's right secret, still being checked
+    // The peer renegotiates LCP and authenticates again, as cbuser with a wrong secret.
+    w.apply({ type: 'ppp-bytes', data: encodeFrame(LCP, Buffer.from(PPPD_CONFREQ_CALLBACK).fill(2, 1, 2)) });
+    w.settle();
+    const name = Buffer.from('cbuser');
+    const secret = Buffer.from('guess1');
+    const req = Buffer.concat([Buffer.from([name.length]), name, Buffer.from([secret.length]), secret]);
+    w.apply({ type: 'ppp-bytes', data: encodeFrame(PAP, packet(1, 2, req)) });
+    w.settle();
+    expect(w.held).toHaveLength(2);
+    // roamer's success arrives first: it must not authenticate cbuser.
+    w.apply(w.held.shift()!);
+    w.settle();
+    expect(w.client.said).not.toContainEqual('rcvd [PAP AuthAck]');
+    expect(w.of('success')).toEqual([]);
+    w.apply(w.held.shift()!);
+    w.settle();
+    expect(w.client.said).toContainEqual('rcvd [PAP AuthNak] "Authentication failed"');
+    w.runOut();
+    expect(w.of('dial')).toEqual([]);
+    expect(finishes(w)[0]?.detail).toBe('PAP refused: wrong name or secret');
   });
 
   it('garbage frames at the first prompt: no throw, a deadline all along, one record', () => {
