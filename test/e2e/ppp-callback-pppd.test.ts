@@ -1,36 +1,28 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { diagnostics, E2E_DIR, killAllUml, readResult, REPO_DIR, runUml, umlAvailable } from './uml.js';
+import {
+  cliHas,
+  diagnostics,
+  E2E_DIR,
+  killAllUml,
+  parseLog,
+  readResult,
+  runUml,
+  scenarioValue as value,
+  umlAvailable,
+  type LogLine,
+} from './uml.js';
 
 // Call-back inside PPP through the daemon, in user-mode-linux: the caller's real pppd with
 // `user pppuser` and `callback 123456` dials the simulator's exchange, callbackd's PPP engine
 // checks PAP and agrees the call-back in CBCP, the caller's pppd exits 14, a second pppd on
 // the caller's modem answers the call-back, and callbackd's real pppd checks PAP, brings
 // IPCP up and passes pings. Needs the built CLI (`npm run test:e2e` builds first).
-const cli = join(REPO_DIR, 'dist/cli.js');
-function cliHas(...commands: string[]): boolean {
-  if (!existsSync(cli)) return false;
-  try {
-    const help = execFileSync(process.execPath, [cli, '--help'], { encoding: 'utf8', timeout: 30_000 });
-    return commands.every((c) => new RegExp(`callbackd ${c}\\b`).test(help));
-  } catch {
-    return false;
-  }
-}
 const ready = umlAvailable() && cliHas('sim', 'run');
 if (!ready)
   console.warn('ppp-callback e2e skipped: needs user-mode-linux and dist/cli.js with `sim` and `run`');
-
-type LogLine = { event?: string; msg?: string; [k: string]: unknown };
-const parseLog = (text: string): LogLine[] =>
-  text
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as LogLine);
-const value = (out: string, key: string) => new RegExp(`^${key} (\\S+)$`, 'm').exec(out)?.[1];
 
 describe.skipIf(!ready)('call-back inside PPP with real pppd on both ends, through the daemon', () => {
   let dir = '';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { configWarnings } from '../../src/config/warnings.js';
-import { isCallbackdError } from '../../src/errors.js';
+import { configProblems } from '../helpers/config-problems.js';
 
 // `ppp_callback` on a line and `[callbacks.ppp]` on an entry: what check-config accepts,
 // refuses (file:line: key: reason) and warns about.
@@ -42,15 +42,7 @@ without_cbcp = "pppd"
 max_delay = "30s"
 `;
 
-function problems(text: string): string[] {
-  try {
-    parseConfig(text, 'cb.toml');
-  } catch (e) {
-    if (isCallbackdError(e)) return e.message.split('\n').slice(1);
-    throw e;
-  }
-  return [];
-}
+const problems = configProblems;
 
 describe('config: call-back inside PPP', () => {
   it('reads the line switch and the entry table with its defaults', () => {
