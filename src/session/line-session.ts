@@ -437,7 +437,7 @@ export class LineSession {
         const ref = e.ref;
         if (ref !== undefined) {
           // PAP inside PPP: the peer moves the state on while the secret is checked, so
-          // the result carries the call instead of the state's generation.
+          // the result carries its request instead of the state's generation.
           void this.background(undefined, async () => ({
             type: 'pap-verified',
             // A check that throws is a refusal: no stray input may reach a later call.

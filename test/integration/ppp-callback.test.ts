@@ -30,7 +30,7 @@ afterEach(async () => {
 
 let pinHash: string | undefined;
 
-async function pppBench(): Promise<Bench> {
+async function pppBench(withoutCbcp: 'refuse' | 'pppd' = 'refuse'): Promise<Bench> {
   pinHash ??= await hashSecret(PIN);
   const hash = pinHash;
   return startBench((c: Config) => ({
@@ -44,17 +44,21 @@ async function pppBench(): Promise<Bench> {
         callerSupplies: true,
         pinHash: hash,
         rules: { allow: ['123'], deny: [], minLength: 6, maxLength: 12, modifiers: '' },
-        ppp: { types: ['user'], withoutCbcp: 'refuse', maxDelayMs: 60_000 },
+        ppp: { types: ['user'], withoutCbcp, maxDelayMs: 60_000 },
       }),
     ],
   }));
 }
 
-/** The caller's client talks PPP over the first leg until it "exits". */
-async function firstLeg(port: Terminal, opts: PppClientOptions): Promise<PppClient> {
+/** The caller's client talks PPP over the first leg until it "exits" (or `until` holds). */
+async function firstLeg(
+  port: Terminal,
+  opts: PppClientOptions,
+  until: (c: PppClient) => boolean = (c) => c.done,
+): Promise<PppClient> {
   const client = new PppClient(opts, (b) => void port.write(b));
   await port.write(client.firstFrame());
-  while (!client.done) {
+  while (!until(client)) {
     // One frame at a time, flags included; text before it (the prompt) goes to the deframer as noise.
     const got = await port.expect(/\x7e[^\x7e]+\x7e/, 20_000);
     client.receive(Buffer.from(got, 'latin1'));
@@ -74,8 +78,7 @@ describe('call-back inside PPP on the simulator', () => {
     const port = await bench.openCaller();
     await dialIn(port);
     const client = await firstLeg(port, { user: 'roamer', secret: PIN, callback: CALLER, delay: 0 });
-    console.log(client.said.join('\n'));
-    expect(client.exitCode).toBe(14);
+    expect(client.exitCode, client.said.join('\n')).toBe(14);
     await port.expect('NO CARRIER', 10_000);
     await answerCallback(port);
     await port.write('pppuser\r');
@@ -113,8 +116,7 @@ describe('call-back inside PPP on the simulator', () => {
     const port = await bench.openCaller();
     await dialIn(port);
     const client = await firstLeg(port, { ...opts });
-    console.log(client.said.join('\n'));
-    expect(client.exitCode).toBe(exit);
+    expect(client.exitCode, client.said.join('\n')).toBe(exit);
     const records = await callEnds(bench, 1);
     expect(records).toHaveLength(1);
     expect(records[0]).toMatchObject({ outcome: 'ppp-callback-failed' });
@@ -124,6 +126,22 @@ describe('call-back inside PPP on the simulator', () => {
     expect(JSON.stringify(bench.tap.events)).not.toContain('wrong-pin');
     await bench.tap.waitFor((e) => e.event === 'state' && e.to === 'idle' && e.from === 'teardown', 10_000);
     expect(commands(bench, /^ATD/i)).toHaveLength(0);
+  });
+
+  it('a client without option 13 and without_cbcp = "pppd": after PAP the line goes to pppd, no call-back', async () => {
+    bench = await pppBench('pppd');
+    const port = await bench.openCaller();
+    await dialIn(port);
+    await firstLeg(port, { user: 'roamer', secret: PIN }, (c) => c.said.includes('rcvd [PAP AuthAck]'));
+    // The pppd stand-in has the line now, as after an AutoPPP login.
+    await pingStandin(port, 'handed over');
+    await port.write('BYE\n');
+    const records = await callEnds(bench, 1);
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ outcome: 'ppp-ok', kind: 'direct-ppp', login: ['roamer'] });
+    expect(records[0]!.callbackNumber).toBeUndefined();
+    expect(commands(bench, /^ATD/i)).toHaveLength(0);
+    expect(bench.tap.events.find((e) => e.event === 'ppp-callback-handoff')?.reason).toBe('not-negotiated');
   });
 
   it('garbage frames at the first prompt: no crash, one record, the line answers the next call', async () => {
