@@ -1,12 +1,13 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { transition, type MachineContext } from '../../src/session/machine.js';
 import type { Effect, Input, State } from '../../src/session/types.js';
 import type { CallbackEntry, Config } from '../../src/config/types.js';
 import { LineReader } from '../../src/login/index.js';
-import { encodeFrame } from '../../src/ppp/engine/index.js';
+import { Deframer, encodeFrame } from '../../src/ppp/engine/index.js';
 import { testConfig, testEntry, testLine, testUser } from '../helpers/config.js';
 import { PppClient, type PppClientOptions } from '../helpers/ppp-client.js';
-import { LCP, packet, PAP, PPPD_CONFREQ_CALLBACK } from '../helpers/ppp-peer.js';
+import { CBCP, LCP, packet, PAP, PPPD_CONFREQ_CALLBACK } from '../helpers/ppp-peer.js';
 
 // Call-back inside PPP through the session machine: a scripted pppd-like client on one
 // side, the pure machine on the other, time and secret checks in the test's hands.
@@ -406,6 +407,134 @@ describe('session: call-back inside PPP', () => {
     expect(w.state.tag).toBe('stopped');
     expect(finishes(w)).toHaveLength(1);
     expect(finishes(w)[0]?.outcome).toBe('daemon-stopped');
+  });
+});
+
+/** A PAP Authenticate-Request. */
+function papRequest(id: number, user: string, secret: string): Buffer {
+  const n = Buffer.from(user);
+  const k = Buffer.from(secret);
+  return packet(1, id, Buffer.concat([Buffer.from([n.length]), n, Buffer.from([k.length]), k]));
+}
+
+/** A CBCP Callback-Response choosing type 2 with `number`. */
+function cbcpUser(id: number, number: string): Buffer {
+  const addr = Buffer.concat([Buffer.from(number, 'latin1'), Buffer.from([0])]);
+  return packet(2, id, Buffer.concat([Buffer.from([2, 4 + addr.length, 3, 1]), addr]));
+}
+
+describe('session: call-back inside PPP against hostile input (property)', () => {
+  /** What a caller may send: meaningful frames in any order, broken ones, and noise. */
+  const frame = fc.oneof(
+    fc.constant(encodeFrame(LCP, PPPD_CONFREQ_CALLBACK)),
+    fc
+      .integer({ min: 0, max: 255 })
+      .map((id) => encodeFrame(LCP, packet(2, id, Buffer.from('0304c023', 'hex')))),
+    fc.integer({ min: 0, max: 3 }).map((id) => encodeFrame(LCP, packet(2, id, Buffer.alloc(0)))),
+    fc.constant(encodeFrame(CBCP, packet(2, 1, Buffer.from([2, 0xff, 0])))),
+    fc.constantFrom('cbpin123', 'wrong-pin').map((k) => encodeFrame(PAP, papRequest(1, 'roamer', k))),
+    fc
+      .constantFrom('123456', '4567890', '1239999', '', '123;H')
+      .chain((n) => fc.integer({ min: 0, max: 4 }).map((id) => encodeFrame(CBCP, cbcpUser(id, n)))),
+    fc.constant(encodeFrame(LCP, packet(5, 7, Buffer.from('bye')))),
+    fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b)),
+    fc
+      .uint8Array({ maxLength: 20 })
+      .map((b) => Buffer.concat([Buffer.from([0x7e, 0xff, 0x03]), b, Buffer.from([0x7e])])),
+  );
+  const action = fc.oneof(
+    { weight: 6, arbitrary: frame.map((data) => ({ kind: 'bytes' as const, data })) },
+    // Answers to what the server said last, as a real peer gives them.
+    { weight: 2, arbitrary: fc.constant({ kind: 'ack' as const }) },
+    // A well-behaved caller's whole exchange at once, for the rest to interfere with.
+    {
+      weight: 1,
+      arbitrary: fc
+        .record({
+          number: fc.constantFrom('123456', '4567890'),
+          secret: fc.constantFrom('cbpin123', 'wrong-pin'),
+        })
+        .map((p) => ({ kind: 'polite' as const, ...p })),
+    },
+    {
+      weight: 2,
+      arbitrary: fc
+        .constantFrom('123456', '4567890', '1239999', '')
+        .map((number) => ({ kind: 'cbcp' as const, number })),
+    },
+    { weight: 2, arbitrary: fc.constant({ kind: 'verify' as const }) },
+    { weight: 2, arbitrary: fc.constant({ kind: 'timeout' as const }) },
+    { weight: 1, arbitrary: fc.constant({ kind: 'carrier' as const }) },
+  );
+
+  it('never throws, always has a deadline, dials only after PAP and only numbers the rules allow, one record', () => {
+    const reached = { dial: 0, refusedNumber: 0, papRefused: 0 };
+    fc.assert(
+      fc.property(fc.array(action, { maxLength: 50 }), (actions) => {
+        const w = world({ user: 'roamer', secret: 'cbpin123', callback: '123456' });
+        w.holdVerify = true;
+        // The scripted client stays quiet: every byte is the generated caller's, which
+        // may answer the server's last Configure-Request or Callback-Request.
+        const heard = new Deframer(4000, 0);
+        let confReq: { id: number; data: Buffer } | undefined;
+        let cbcpId: number | undefined;
+        w.client.receive = (b) => {
+          for (const f of heard.push(b)) {
+            if (f.protocol === LCP && f.info[0] === 1) confReq = { id: f.info[1]!, data: f.info.subarray(4) };
+            if (f.protocol === CBCP && f.info[0] === 1) cbcpId = f.info[1];
+          }
+        };
+        w.apply({ type: 'ppp-frame', data: encodeFrame(LCP, PPPD_CONFREQ_CALLBACK) });
+        let granted = false;
+        for (const a of actions) {
+          if (a.kind === 'polite') {
+            if (confReq)
+              w.apply({ type: 'ppp-bytes', data: encodeFrame(LCP, packet(2, confReq.id, confReq.data)) });
+            w.apply({ type: 'ppp-bytes', data: encodeFrame(PAP, papRequest(9, 'roamer', a.secret)) });
+            w.settle();
+            const r = w.held.shift();
+            if (r?.type === 'pap-verified' && r.ok) granted = true;
+            if (r) w.apply(r);
+            w.settle();
+            if (cbcpId !== undefined) {
+              w.apply({ type: 'ppp-bytes', data: encodeFrame(CBCP, cbcpUser(cbcpId, a.number)) });
+            }
+          } else if (a.kind === 'bytes') w.apply({ type: 'ppp-bytes', data: a.data });
+          else if (a.kind === 'ack' && confReq) {
+            w.apply({ type: 'ppp-bytes', data: encodeFrame(LCP, packet(2, confReq.id, confReq.data)) });
+          } else if (a.kind === 'cbcp' && cbcpId !== undefined) {
+            w.apply({ type: 'ppp-bytes', data: encodeFrame(CBCP, cbcpUser(cbcpId, a.number)) });
+          } else if (a.kind === 'verify') {
+            const r = w.held.shift();
+            if (r) {
+              if (r.type === 'pap-verified' && r.ok) granted = true;
+              w.apply(r);
+            }
+          } else if (a.kind === 'timeout' && w.timerAt !== undefined) w.fire();
+          else if (a.kind === 'carrier') w.apply({ type: 'carrier-lost' });
+          w.settle();
+          if (w.state.tag === 'ppp-callback') expect(w.timerAt).toBeDefined();
+          if (!granted) expect(w.of('record-callback')).toEqual([]);
+        }
+        w.runOut();
+        for (const d of w.of('dial')) {
+          expect(granted).toBe(true);
+          expect(d.number).toMatch(/^123[0-8][0-9]{2,8}$/);
+        }
+        expect(finishes(w).length).toBeLessThanOrEqual(1);
+        if (w.state.tag === 'idle') expect(finishes(w)).toHaveLength(1);
+        else expect(['dialing', 'ppp']).toContain(w.state.tag);
+        expect(logText(w)).not.toContain('cbpin123');
+        if (w.of('dial').length > 0) reached.dial++;
+        if (/number refused/.test(String(finishes(w)[0]?.detail))) reached.refusedNumber++;
+        if (/PAP refused/.test(String(finishes(w)[0]?.detail))) reached.papRefused++;
+      }),
+      { numRuns: 300, seed: 20261205 },
+    );
+    // The properties are not vacuous: this seed reaches call-backs and both refusals.
+    expect(reached.dial, JSON.stringify(reached)).toBeGreaterThan(0);
+    expect(reached.refusedNumber, JSON.stringify(reached)).toBeGreaterThan(0);
+    expect(reached.papRefused, JSON.stringify(reached)).toBeGreaterThan(0);
   });
 });
 
