@@ -102,6 +102,29 @@ describe('call-back inside PPP on the simulator', () => {
     expect(logged).toContain('"via":"cbcp-user"');
   });
 
+  it('a caller that drops the line right after the Callback-Ack is called back all the same', async () => {
+    bench = await pppBench();
+    const port = await bench.openCaller();
+    await dialIn(port);
+    const acked = (c: PppClient) => c.said.some((l) => l.startsWith('rcvd [CBCP Ack'));
+    await firstLeg(
+      port,
+      { user: 'roamer', secret: PIN, callback: CALLER, delay: 0, noTerminate: true },
+      acked,
+    );
+    bench.caller.dropCarrier();
+    await answerCallback(port);
+    await port.write('pppuser\r');
+    await port.expect('Password: ', 5_000);
+    await port.write(`${PASSWORD}\r`);
+    await pingStandin(port, 'called back anyway');
+    await port.write('BYE\n');
+    const records = await callEnds(bench, 1);
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ outcome: 'ppp-ok', kind: 'callback', callbackNumber: CALLER });
+    expect(commands(bench, /^ATD/i).map((e) => e.line)).toEqual([`ATDT${CALLER}`]);
+  });
+
   it.each([
     ['a wrong PAP secret', { user: 'roamer', secret: 'wrong-pin', callback: CALLER }, 19, 'PAP refused'],
     [
