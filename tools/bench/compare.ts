@@ -49,7 +49,8 @@ const TTY = 'ttyCB0';
 export const ttyName = (i: number): string => `ttyCB${i}`;
 
 export type System = 'callbackd' | 'mgetty';
-export type Mode = 'default' | 'min';
+/** `nodtr`: minimum delays on a line without DTR control (the tty alone, no simulator signals). */
+export type Mode = 'default' | 'min' | 'nodtr';
 
 export const STAGES = [
   'RING -> ATA',
@@ -240,7 +241,7 @@ ${Array.from({ length: lines }, (_, i) => `port ${ttyName(i)}\n`).join('')}`,
   // callback's own defaults are 20 s + up to 10 s at random; 4 s is its floor.
   writeFileSync(
     path.join(etc, 'callback.config'),
-    mode === 'min' ? 'delay 4\ndelay-randomize 0\n' : '# callback defaults\n',
+    mode === 'default' ? '# callback defaults\n' : 'delay 4\ndelay-randomize 0\n',
   );
   if (mounted.includes('/etc/mgetty')) {
     sh('umount', ['/etc/mgetty']);
@@ -251,7 +252,7 @@ ${Array.from({ length: lines }, (_, i) => `port ${ttyName(i)}\n`).join('')}`,
 
 function callbackdConfig(dir: string, device: string, socket: string, mode: Mode, hash: string): string {
   const timing =
-    mode === 'min'
+    mode !== 'default'
       ? `[timing]
 settle = "300ms"
 announce = "0s"
@@ -272,12 +273,12 @@ ${timing}
 device = ${JSON.stringify(device)}
 name = "${TTY}"
 flow_control = "none"
-signals = { kind = "sim", socket = ${JSON.stringify(socket)} }
+${mode === 'nodtr' ? '' : `signals = { kind = "sim", socket = ${JSON.stringify(socket)} }`}
 
 [[callbacks]]
 name = "call"
 number = "${CALLER}"
-${mode === 'min' ? 'delay = "0s"' : ''}
+${mode === 'default' ? '' : 'delay = "0s"'}
 
 ${standinPppToml(dir, hash)}`;
 }
@@ -482,9 +483,10 @@ async function cycle(
     const hangupMark = exchange.mark();
     await caller.signals.setDtr(false);
     await caller.signals.setDtr(true);
-    if (system === 'mgetty') {
+    if (system === 'mgetty' || mode === 'nodtr') {
       // A pty has no carrier: play the kernel's part for a real tty whose DCD drops
-      // (SIGHUP to the session on it). callbackd does this itself for simulated lines.
+      // (SIGHUP to the session on it). callbackd does this itself for lines with the
+      // simulator's signals, not on a line that has only the tty.
       await exchange.waitFor((e) => e.modem === SERVER && e.type === 'hangup', 5_000, hangupMark);
       signalNamespace('SIGHUP', (c) => c.includes('pppd-standin'));
     }
