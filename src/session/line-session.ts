@@ -47,6 +47,8 @@ export class LineSession {
   private reader: LineReader | undefined;
   private readerOn = false;
   private ppp: PppRun | undefined;
+  /** How long this call's last local secret check (the KDF) took, for the ppp-running log. */
+  private secretCheckMs: number | undefined;
   private stopping = false;
   /** Typed inputs dropped in this call (logged once per call). */
   private dropped = 0;
@@ -351,6 +353,7 @@ export class LineSession {
 
   private async backToIdle(): Promise<void> {
     this.acct = undefined;
+    this.secretCheckMs = undefined;
     this.readerOn = false;
     this.reader = undefined;
     this.dropped = 0;
@@ -415,10 +418,12 @@ export class LineSession {
         }));
         return;
       case 'verify':
-        void this.background(generation, async () => ({
-          type: 'verified',
-          ok: await this.deps.verifySecret(e.hash, e.secret),
-        }));
+        void this.background(generation, async () => {
+          const t = performance.now();
+          const ok = await this.deps.verifySecret(e.hash, e.secret);
+          this.secretCheckMs = Math.round((performance.now() - t) * 10) / 10;
+          return { type: 'verified', ok };
+        });
         return;
       case 'hangup':
         this.readerOn = false;
@@ -504,7 +509,9 @@ export class LineSession {
         line: this.deps.line.name,
         pid: run.pid,
         callId: this.callId(),
+        ...(this.secretCheckMs === undefined ? {} : { secretCheckMs: this.secretCheckMs }),
       });
+      this.secretCheckMs = undefined;
       void run.exited
         .then(async ({ code, signal }) => {
           unwatch?.();

@@ -69,11 +69,16 @@ export function table(results: CycleResult[], mode: Mode): string {
   const kdf = results
     .filter((r) => r.system === 'callbackd' && r.mode === mode && r.kdfMs !== undefined)
     .map((r) => r.kdfMs!);
+  const daemonKdf = results
+    .filter((r) => r.system === 'callbackd' && r.mode === mode && r.daemonKdfMs !== undefined)
+    .map((r) => r.daemonKdfMs!);
   rows.push(
     '',
     `Cycles completed: mgetty + callback ${n('mgetty')}, callbackd ${n('callbackd')}.`,
     '',
-    `The secret's check alone (scrypt, \`verifySecret\` on the same hash in the benchmark process right after each callbackd cycle): median ${ms(quantile(kdf, 0.5))}, p90 ${ms(quantile(kdf, 0.9))}. ` +
+    `The secret's check alone (scrypt, \`verifySecret\` on the same hash in the benchmark process right after each callbackd cycle): median ${ms(quantile(kdf, 0.5))}, p90 ${ms(quantile(kdf, 0.9))}; ` +
+      `the same check as the daemon timed it in each call (\`secretCheckMs\` of its \`ppp-running\` log): median ${ms(quantile(daemonKdf, 0.5))}, p90 ${ms(quantile(daemonKdf, 0.9))}. ` +
+      `"less the daemon's own KDF" is, per call, "pppd spawned" minus that call's own check: the daemon's own part of the stage. ` +
       `"password -> pppd spawned" ends at the daemon's own \`ppp-spawned\` log time (1 ms resolution); ` +
       `"pppd has the line" ends at the stand-in's greeting, after node (the stand-in) has started: mgetty's column pays that too.`,
   );

@@ -60,6 +60,7 @@ export const STAGES = [
   'second CONNECT -> login:',
   'password -> pppd has the line',
   'password -> pppd spawned',
+  "password -> pppd spawned, less the daemon's own KDF",
   'whole cycle',
   'caller hangs up -> line initialised again',
 ] as const;
@@ -77,6 +78,8 @@ export interface CycleResult {
   events: SimEvent[];
   /** callbackd: the secret's check alone (verifySecret on this hash), measured right after the cycle. */
   kdfMs?: number;
+  /** callbackd: the same check as the daemon timed it in this call (`secretCheckMs` of ppp-running). */
+  daemonKdfMs?: number;
 }
 
 const WATCH = [
@@ -290,7 +293,7 @@ interface Running {
   output(): string;
 }
 
-function startCallbackd(cfg: string): Running & { spawnedAt: number[] } {
+function startCallbackd(cfg: string): Running & { spawnedAt: number[]; secretCheckMs: number[] } {
   const child = spawn(process.execPath, [...shebangFlags(), CLI, 'run', '--config', cfg], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -302,17 +305,21 @@ function startCallbackd(cfg: string): Running & { spawnedAt: number[] } {
   };
   // The daemon's own time of pppd's start (its log's ISO time, 1 ms resolution).
   const spawnedAt: number[] = [];
+  // The daemon's own time for the secret's check in this call.
+  const secretCheckMs: number[] = [];
   createInterface({ input: child.stdout! }).on('line', (l) => {
     keep(Buffer.from(`${l}\n`));
-    if (!l.includes('"ppp-spawned"')) return;
+    if (!l.includes('"ppp-spawned"') && !l.includes('"ppp-running"')) return;
     try {
-      spawnedAt.push(Date.parse((JSON.parse(l) as { time: string }).time));
+      const j = JSON.parse(l) as { time: string; event: string; secretCheckMs?: number };
+      if (j.event === 'ppp-spawned') spawnedAt.push(Date.parse(j.time));
+      if (j.event === 'ppp-running' && j.secretCheckMs !== undefined) secretCheckMs.push(j.secretCheckMs);
     } catch {
       // not a JSON line
     }
   });
   child.stderr?.on('data', keep);
-  return { stop: () => stopChild(child), output: () => out, spawnedAt };
+  return { stop: () => stopChild(child), output: () => out, spawnedAt, secretCheckMs };
 }
 
 /**
@@ -461,7 +468,7 @@ async function cycle(
   // Each call starts from a fresh daemon state: the rate limits persisted in the
   // state folder would otherwise refuse the seventh call-back within the hour.
   rmSync(path.join(path.dirname(cfg), 'limits.json'), { force: true });
-  const server: Running & { spawnedAt?: number[] } =
+  const server: Running & { spawnedAt?: number[]; secretCheckMs?: number[] } =
     system === 'callbackd' ? startCallbackd(cfg) : startMgetty();
   const result: CycleResult = { system, mode, run, ok: false, stages: {}, events: [] };
   try {
@@ -496,8 +503,14 @@ async function cycle(
     if (server.spawnedAt) {
       const password = result.events.filter((e) => e.modem === SERVER && e.watch === 'password').at(-1);
       const spawned = server.spawnedAt[0];
-      if (password && spawned !== undefined)
-        result.stages['password -> pppd spawned'] = Math.round(spawned - wallTime(password.t));
+      if (password && spawned !== undefined) {
+        const stage = Math.round(spawned - wallTime(password.t));
+        result.stages['password -> pppd spawned'] = stage;
+        result.daemonKdfMs = server.secretCheckMs?.[0];
+        if (result.daemonKdfMs !== undefined)
+          result.stages["password -> pppd spawned, less the daemon's own KDF"] =
+            Math.round((stage - result.daemonKdfMs) * 10) / 10;
+      }
       result.kdfMs = await kdfTime(hash);
     }
     result.ok = true;
