@@ -92,6 +92,11 @@ export type Outcome =
   | 'ring-back-refused'
   /** A line that does not answer rang from a caller ID no ring-back entry lists. */
   | 'ring-not-listed'
+  /**
+   * Call-back inside PPP ended without a call-back or pppd (PAP or the number refused, a
+   * caller without CBCP, a deadline): User-Error when the caller was refused, else NAS-Request.
+   */
+  | 'ppp-callback-failed'
   | `answer-${AnswerFailure}`
   | `callback-failed-${DialFailure}`
   | `ppp-${PppOutcome}`;

@@ -10,6 +10,8 @@ import type {
   LoginConfig,
   NumberRules,
   PppdConfig,
+  PppCallbackSettings,
+  PppCallbackType,
   PppUser,
   SecurityConfig,
   SignalsConfig,
@@ -196,6 +198,12 @@ export function readLine(s: Section, globalTiming: Timing): LineConfig {
     p.done();
     out.pppd = own;
   }
+  if (s.has('ppp_callback')) {
+    out.pppCallback = s.bool('ppp_callback', false);
+    if (out.pppCallback && !out.answer) {
+      s.problem('ppp_callback', 'needs answer = true (it acts on incoming calls)');
+    }
+  }
   if (!out.answer && !out.dialOut)
     s.problem('answer', 'a line with answer = false and dial_out = false is unused');
   s.done();
@@ -270,6 +278,45 @@ export function readCallback(s: Section, maxNameLength: number): CallbackEntry {
   if (s.table.trigger === 'ring') out.callerId = out.callerId.map((r) => r.replace(SEPARATORS, ''));
   out.callerId.forEach((r, i) => check(s, `caller_id[${i}]`, rules.callerIdRuleProblem(r)));
   readRingTrigger(s, out);
+  if (s.has('ppp')) out.ppp = readPppCallback(s.section('ppp'), out);
+  s.done();
+  return out;
+}
+
+const PPP_CALLBACK_TYPES: readonly PppCallbackType[] = ['none', 'admin', 'user'];
+
+/** `[callbacks.ppp]`: what the entry offers inside PPP (CBCP), docs/ppp-callback.md. */
+function readPppCallback(s: Section, entry: CallbackEntry): PppCallbackSettings {
+  const types = s.strings('types');
+  const withoutCbcp = s.string('without_cbcp', 'refuse');
+  const out: PppCallbackSettings = {
+    types: [],
+    withoutCbcp: withoutCbcp === 'pppd' ? 'pppd' : 'refuse',
+    maxDelayMs: s.duration('max_delay', 60_000, 0, 255_000),
+  };
+  if (entry.trigger === 'ring') s.problem('', 'a ring-back entry has no PPP login (drop [callbacks.ppp])');
+  else if (entry.pinHash === undefined) {
+    s.problem('', "needs the entry's pin_hash: it is the PAP password (PAP without a secret is refused)");
+  }
+  if (types.length === 0) s.problem('types', 'needs at least one of "none", "admin", "user"');
+  types.forEach((t, i) => {
+    if (!(PPP_CALLBACK_TYPES as readonly string[]).includes(t)) {
+      s.problem(`types[${i}]`, `"${t}" is not a call-back type ("none", "admin" or "user")`);
+    } else if (out.types.includes(t as PppCallbackType)) {
+      s.problem(`types[${i}]`, `"${t}" is listed twice`);
+    } else out.types.push(t as PppCallbackType);
+  });
+  if (out.types.includes('admin') && entry.number === undefined) {
+    s.problem('types', '"admin" (the entry\'s own number) needs number = "..."');
+  }
+  if (out.types.includes('user') && !entry.callerSupplies) {
+    s.problem('types', '"user" (a number the caller gives) needs caller_supplies = true and a rules table');
+  }
+  if (out.types.length > 0 && out.types.every((t) => t === 'none')) {
+    s.problem('types', '"none" alone offers no call-back: make the user a [[ppp_users]] entry instead');
+  }
+  if (withoutCbcp !== 'refuse' && withoutCbcp !== 'pppd')
+    s.problem('without_cbcp', 'must be "refuse" or "pppd"');
   s.done();
   return out;
 }

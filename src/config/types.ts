@@ -109,6 +109,8 @@ export interface LineConfig {
   timing: Timing;
   /** `[lines.pppd]`: this line's own address pair, over [pppd]'s (see pppdForLine). */
   pppd?: { localAddress?: string; remoteAddress?: string };
+  /** `ppp_callback`: PPP frames at the first login go to the PPP engine (PAP + CBCP). */
+  pppCallback?: boolean;
 }
 
 export interface NumberRules {
@@ -157,6 +159,20 @@ export interface CallbackEntry {
   trigger?: 'login' | 'ring';
   /** With trigger 'ring': no RING for this long means the caller has hung up (default: the line's ring_gap). */
   ringGapMs?: number;
+  /** `[callbacks.ppp]`: the call-back may be asked for inside PPP (PAP + CBCP). */
+  ppp?: PppCallbackSettings;
+}
+
+/** A CBCP call-back type: 1 no call-back, 2 the caller's number, 3 the entry's number. */
+export type PppCallbackType = 'none' | 'user' | 'admin';
+
+export interface PppCallbackSettings {
+  /** Types offered in the Callback-Request. */
+  types: PppCallbackType[];
+  /** A caller without LCP option 13 (no CBCP): refused, or the line goes to pppd. */
+  withoutCbcp: 'refuse' | 'pppd';
+  /** The caller's CBCP delay (0..255 s) is capped here. */
+  maxDelayMs: number;
 }
 
 export interface PppUser {

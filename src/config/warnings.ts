@@ -80,8 +80,31 @@ export function configWarnings(cfg: Config, consoles: ReadonlySet<string> = new 
       message: 'is true while call-back entries exist: a caller who sends PPP frames skips the call-back',
     });
   }
+  const pppEntries = cfg.callbacks.some((c) => c.ppp !== undefined);
+  const pppLines = cfg.lines.some((l) => l.pppCallback === true);
+  cfg.callbacks.forEach((c, i) => {
+    if (c.ppp && !pppLines) {
+      out.push({
+        key: `callbacks[${i}].ppp`,
+        message: 'no line has ppp_callback = true, so this call-back inside PPP is never offered',
+      });
+    }
+    if (c.ppp && cfg.radius) {
+      out.push({
+        key: `callbacks[${i}].ppp`,
+        message: "PAP inside PPP is checked against the entry's pin_hash only, not by RADIUS",
+      });
+    }
+  });
   const ringBack = cfg.callbacks.some((c) => c.trigger === 'ring');
   cfg.lines.forEach((l, i) => {
+    if (l.pppCallback && !pppEntries) {
+      out.push({
+        key: `lines[${i}].ppp_callback`,
+        message:
+          'is true but no [[callbacks]] entry has a [callbacks.ppp] table: every PPP caller on it is refused',
+      });
+    }
     if (ringBack && l.answer && l.rings < 2) {
       out.push({
         key: `lines[${i}].rings`,

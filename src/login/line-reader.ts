@@ -64,6 +64,10 @@ export class LineReader {
   /** How many bytes of LCP_START have matched; 0 while waiting for the next flag. */
   private matched = 0;
   private escaped = false;
+  /** The raw bytes of the possible frame since its flag (a few: LCP_START, escaped). */
+  private head: number[] = [];
+  /** From the detected frame's flag to the end of its chunk, until taken. */
+  private pppStart: Buffer | undefined;
   /** The CR or LF that just ended a line, so the other half of a CRLF/LFCR pair is skipped. */
   private lastEnd: number | undefined;
 
@@ -100,12 +104,27 @@ export class LineReader {
   feed(chunk: Buffer): { echo: Buffer; events: ReaderEvent[] } {
     const echo: number[] = [];
     const events: ReaderEvent[] = [];
-    for (const raw of chunk) {
+    for (let i = 0; i < chunk.length; i++) {
       if (this.mode === 'ppp') break;
-      if (this.detectPpp && this.framing(raw, events)) continue;
+      const raw = chunk[i] as number;
+      if (this.detectPpp && this.framing(raw, events)) {
+        if (events.at(-1)?.kind === 'ppp')
+          this.pppStart = Buffer.concat([Buffer.from(this.head), chunk.subarray(i + 1)]);
+        continue;
+      }
       this.text(raw & 0x7f, echo, events);
     }
     return { echo: Buffer.from(echo), events };
+  }
+
+  /**
+   * The bytes of the PPP client's first frame from its flag to the end of the chunk that
+   * completed the detection (once; empty afterwards): whoever speaks PPP next loses nothing.
+   */
+  takePppBytes(): Buffer {
+    const b = this.pppStart ?? Buffer.alloc(0);
+    this.pppStart = undefined;
+    return b;
   }
 
   /** The AutoPPP matcher; true when it consumed the byte. Works on raw 8-bit bytes. */
@@ -114,12 +133,14 @@ export class LineReader {
       // A flag starts (or restarts) a possible frame, also in the middle of one.
       this.mode = 'binary';
       this.matched = 1;
+      this.head = [raw];
       this.escaped = false;
       this.lastEnd = undefined;
       return true;
     }
     if (this.mode !== 'binary') return false;
     if (this.matched > 0) {
+      if (this.head.length < 16) this.head.push(raw);
       if (!this.escaped && raw === ESC) {
         this.escaped = true;
         return true;

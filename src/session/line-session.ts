@@ -29,6 +29,7 @@ const TYPED_INPUTS: ReadonlySet<Input['type']> = new Set(['line', 'cancel', 'ove
  * unbounded work and memory.
  */
 const MAX_PENDING_TYPED = 4;
+const FLOOD_ECHO = Buffer.from('\r\n');
 
 /**
  * The effect loop of one line: the only place where the session touches I/O.
@@ -46,6 +47,11 @@ export class LineSession {
   private timer: NodeJS.Timeout | undefined;
   private reader: LineReader | undefined;
   private readerOn = false;
+  /**
+   * PPP was seen at the prompt of a line with ppp_callback: every byte goes to the
+   * machine as it came ('ppp-bytes'), so nothing the caller sends after its first frame is lost.
+   */
+  private rawPpp = false;
   private ppp: PppRun | undefined;
   /** How long this call's last local secret check (the KDF) took, for the ppp-running log. */
   private secretCheckMs: number | undefined;
@@ -175,13 +181,26 @@ export class LineSession {
   }
 
   private onData(chunk: Buffer): void {
+    if (this.rawPpp) {
+      this.push({ type: 'ppp-bytes', data: chunk });
+      return;
+    }
     if (!this.reader || !this.readerOn) return;
     const { echo, events } = this.reader.feed(chunk);
-    if (echo.length > 0) void this.keeper.write(echo);
+    // More lines than may wait (a flood of CRs): the lines past the bound are dropped, and
+    // so is their echo; one newline goes back while there was room, nothing once full.
+    const room = MAX_PENDING_TYPED - this.pendingTyped();
+    const out = events.length <= room ? echo : room > 0 ? FLOOD_ECHO : undefined;
+    if (out && out.length > 0) void this.keeper.write(out);
     for (const e of events) {
       if (e.kind === 'line') this.push({ type: 'line', text: e.text });
-      else if (e.kind === 'ppp') this.push({ type: 'ppp-frame' });
-      else if (e.kind === 'cancel') this.push({ type: 'cancel' });
+      else if (e.kind === 'ppp') {
+        this.push({ type: 'ppp-frame', data: this.reader.takePppBytes() });
+        if (this.deps.line.pppCallback) {
+          this.readerOn = false;
+          this.rawPpp = true;
+        }
+      } else if (e.kind === 'cancel') this.push({ type: 'cancel' });
       else if (e.kind === 'overlong') this.push({ type: 'overlong' });
       else if (e.kind === 'modem-result') this.push({ type: 'carrier-lost' });
     }
@@ -195,10 +214,14 @@ export class LineSession {
     if (!this.draining) void this.drain();
   }
 
-  private roomForTyped(): boolean {
+  private pendingTyped(): number {
     let pending = 0;
     for (const q of this.queue) if (TYPED_INPUTS.has(q.input.type)) pending++;
-    if (pending < MAX_PENDING_TYPED) return true;
+    return pending;
+  }
+
+  private roomForTyped(): boolean {
+    if (this.pendingTyped() < MAX_PENDING_TYPED) return true;
     if (this.dropped++ === 0) {
       this.deps.log.warn({
         event: 'input-dropped',
@@ -289,7 +312,7 @@ export class LineSession {
     if (to.tag === 'settling' && to.phase === 1 && from.tag === 'answering') {
       this.acct = this.callAccounting(to.call);
       await this.acct?.start(1, { authentic: 'radius' });
-    } else if (to.tag === 'dropping' && from.tag === 'announcing') {
+    } else if (to.tag === 'dropping' && (from.tag === 'announcing' || from.tag === 'ppp-callback')) {
       await this.acct?.stop(1, 'Callback');
     } else if (to.tag === 'settling' && to.phase === 2) {
       this.acct ??= this.callAccounting(to.call);
@@ -355,6 +378,7 @@ export class LineSession {
     this.acct = undefined;
     this.secretCheckMs = undefined;
     this.readerOn = false;
+    this.rawPpp = false;
     this.reader = undefined;
     this.dropped = 0;
     await this.keeper.idle();
@@ -395,7 +419,11 @@ export class LineSession {
       case 'write':
         await this.keeper.write(e.text.replace(/\r?\n/g, '\r\n'));
         return;
+      case 'write-bytes':
+        await this.keeper.write(e.data);
+        return;
       case 'reader':
+        this.rawPpp = false;
         // A fresh reader at every prompt. Names are capped at login.max_length; a
         // secret (read without echo) may be longer than any login name.
         this.reader = new LineReader({
@@ -417,7 +445,19 @@ export class LineSession {
           result: await this.keeper.dial(e.number),
         }));
         return;
-      case 'verify':
+      case 'verify': {
+        const ref = e.ref;
+        if (ref !== undefined) {
+          // PAP inside PPP: the peer moves the state on while the secret is checked, so
+          // the result carries its request instead of the state's generation.
+          void this.background(undefined, async () => ({
+            type: 'pap-verified',
+            // A check that throws is a refusal: no stray input may reach a later call.
+            ok: await this.deps.verifySecret(e.hash, e.secret).catch(() => false),
+            ref,
+          }));
+          return;
+        }
         void this.background(generation, async () => {
           const t = performance.now();
           const ok = await this.deps.verifySecret(e.hash, e.secret);
@@ -425,8 +465,10 @@ export class LineSession {
           return { type: 'verified', ok };
         });
         return;
+      }
       case 'hangup':
         this.readerOn = false;
+        this.rawPpp = false;
         await this.keeper.hangup();
         this.push({ type: 'hung-up' }, this.generation);
         return;
@@ -435,6 +477,7 @@ export class LineSession {
         return;
       case 'ppp':
         this.readerOn = false;
+        this.rawPpp = false;
         await this.startPpp(e.user, e.autoPpp, generation, e.pppdOptions);
         return;
       case 'transfer': {
@@ -467,7 +510,7 @@ export class LineSession {
     return 'call' in this.state ? this.state.call?.callId : undefined;
   }
 
-  private async background(generation: number, work: () => Promise<Input>): Promise<void> {
+  private async background(generation: number | undefined, work: () => Promise<Input>): Promise<void> {
     try {
       this.push(await work(), generation);
     } catch (err) {

@@ -12,6 +12,7 @@ import {
 import type { DialFailure, Outcome, TerminateCause, Traffic } from '../call-end.js';
 import { decide } from '../radius/decide.js';
 import type { CallInfo, Claim, Effect, Input, LoginClock, Phase, State, Step, Transition } from './types.js';
+import { enterPppCallback, onPppCallback, type MachineParts } from './ppp-callback.js';
 
 /**
  * The call state machine of one line: a pure function from (state, input) to the next
@@ -76,6 +77,8 @@ export function transition(state: State, input: Input, ctx: MachineContext): Ste
       return onDialing(state, input, ctx);
     case 'ppp':
       return onPpp(state, input);
+    case 'ppp-callback':
+      return onPppCallback(state, input, ctx, PARTS);
     case 'teardown':
       if (state.farewell && (input.type === 'timeout' || input.type === 'carrier-lost')) {
         return to({ ...state, farewell: false }, [{ do: 'hangup' }]);
@@ -324,6 +327,8 @@ function tokens(call: CallInfo, ctx: MachineContext, number?: string) {
 }
 
 function acceptsPpp(phase: Phase, ctx: MachineContext): boolean {
+  // A line with ppp_callback hands PPP at the first login to the PPP engine (PAP + CBCP).
+  if (phase === 1 && ctx.line.pppCallback) return true;
   return phase === 1 ? ctx.config.pppd.autoPppBeforeCallback : ctx.config.pppd.autoPppAfterCallback;
 }
 
@@ -418,6 +423,8 @@ function onLogin(state: Extract<State, { tag: 'login' }>, input: Input, ctx: Mac
       return refuse(state, ctx, undefined, 'input too long');
     case 'ppp-frame':
       if (state.step !== 'name' || !acceptsPpp(state.phase, ctx)) return none();
+      if (state.phase === 1 && ctx.line.pppCallback)
+        return enterPppCallback(state.call, input.data, ctx, PARTS);
       return startPpp(state.call, undefined, true);
     case 'line':
       return onLoginLine(state, input.text, ctx);
@@ -700,3 +707,12 @@ function onPpp(state: Extract<State, { tag: 'ppp' }>, input: Input): Step {
     return teardown(state.call, 'ppp-spawn-failed', 'NAS-Error', input.message);
   return none();
 }
+
+/** The steps call-back inside PPP (ppp-callback.ts) ends in. */
+const PARTS: MachineParts = {
+  teardown: (call, outcome, cause, detail) => teardown(call, outcome, cause, detail),
+  startPpp: (call, claim, autoPpp) => startPpp(call, claim, autoPpp),
+  claimFor: (id, phase, call, ctx) => claimFor(id, phase, call, ctx as MachineContext),
+  failureKeys,
+  unknownName: UNKNOWN_NAME,
+};

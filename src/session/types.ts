@@ -3,6 +3,7 @@ import type { CallbackEntry, PppUser } from '../config/types.js';
 import type { Identity } from '../policy/identify.js';
 import type { AnswerOutcome, DialOutcome } from '../modem/types.js';
 import type { AuthResult } from '../radius/auth.js';
+import type { DeframeState, EngineState } from '../ppp/engine/index.js';
 
 /**
  * The per-line state machine's vocabulary. States, inputs and effects are plain data
@@ -46,6 +47,30 @@ export interface LoginClock {
  */
 export type Claim = Identity;
 
+/**
+ * Call-back inside PPP on the first leg (ppp-callback.ts): the PPP engine's state is plain
+ * data, so it lives here and the machine stays a pure function.
+ */
+export interface PppCallbackState {
+  engine: EngineState;
+  /** The partial frame between the line's chunks. */
+  deframe: DeframeState;
+  /** Bad frames so far (the engine gives up past its limit). */
+  bad: number;
+  /** What the PAP name stands for, from the Authenticate-Request on. */
+  claim?: Claim;
+  /** The secret check in flight: its result counts only for this request ('pap-verified' ref). */
+  papRef?: string;
+  /** Authenticate-Requests reported so far (a renegotiated link asks again). */
+  papCount?: number;
+  /** The entry whose call-back is negotiated, once PAP succeeded. */
+  entry?: CallbackEntry;
+  /** Agreed in CBCP: the number to dial and the caller's delay in seconds. */
+  agreed?: { number: string; delay: number };
+  /** Why the caller was refused (credentials or number): the record's User-Error. */
+  refused?: string;
+}
+
 export type State =
   | { tag: 'idle' }
   | { tag: 'answering'; call: CallInfo }
@@ -74,6 +99,8 @@ export type State =
   | { tag: 'callback-wait'; call: CallInfo; entry: CallbackEntry; number: string; attempt: number }
   | { tag: 'dialing'; call: CallInfo; entry: CallbackEntry; number: string; attempt: number }
   | { tag: 'ppp'; call: CallInfo; autoPpp: boolean }
+  /** The first leg's PPP engine (LCP, PAP, CBCP) has the line: see ppp-callback.ts. */
+  | ({ tag: 'ppp-callback'; call: CallInfo } & PppCallbackState)
   | ({
       tag: 'teardown';
       call?: CallInfo;
@@ -95,11 +122,16 @@ export type Input =
   | { type: 'answered'; result: AnswerResult }
   | { type: 'timeout' }
   | { type: 'line'; text: string }
-  | { type: 'ppp-frame' }
+  /** PPP at the login prompt; `data`: the bytes from the frame's first flag on. */
+  | { type: 'ppp-frame'; data?: Buffer }
+  /** Raw bytes from the line after PPP was seen at the prompt (lines with ppp_callback). */
+  | { type: 'ppp-bytes'; data: Buffer }
   | { type: 'cancel' }
   | { type: 'overlong' }
   | { type: 'carrier-lost' }
   | { type: 'verified'; ok: boolean }
+  /** The result of a 'verify' with `ref` (PAP inside PPP): valid whatever the state's generation. */
+  | { type: 'pap-verified'; ok: boolean; ref: string }
   /** RADIUS answered the login ('radius-auth'); `localOk` is the local check, made only when no server answered. */
   | { type: 'radius-answer'; result: AuthResult; localOk?: boolean }
   | { type: 'hung-up' }
@@ -125,7 +157,14 @@ export type Effect =
   /** The single state timer: replaces any earlier one; a state change without it clears it. */
   | { do: 'timer'; ms: number }
   | { do: 'reader'; echo: boolean; detectPpp: boolean }
-  | { do: 'verify'; hash: string | undefined; secret: string }
+  /**
+   * Checks a secret against a hash (undefined: the dummy hash). Answered with 'verified',
+   * or with `ref` as 'pap-verified', which survives the state changes a PPP peer causes
+   * while the check runs (the machine matches `ref`: this call, this Authenticate-Request).
+   */
+  | { do: 'verify'; hash: string | undefined; secret: string; ref?: string }
+  /** Bytes to the line as they are (PPP frames). */
+  | { do: 'write-bytes'; data: Buffer }
   /**
    * Asks RADIUS about a login (src/radius authenticate()); the answer comes back as
    * 'radius-answer'. `hash` is the local check, used only when no server answers and

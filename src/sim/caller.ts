@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseChat, runChat, type ChatIo } from './chat-script.js';
 import type { Terminal } from './terminal.js';
+import { stdioWithoutMasters } from './pty.js';
 
 /**
  * The far end of a call-back, as a person's machine runs it: a chat script on a
@@ -47,7 +48,9 @@ export async function runRealChat(
   rawTty(tty);
   const fd = openSync(tty, constants.O_RDWR | constants.O_NOCTTY);
   try {
-    const child = spawn(CHAT_BINARY, ['-s', '-v', '-f', file], { stdio: [fd, fd, 'pipe'] });
+    const child = spawn(CHAT_BINARY, ['-s', '-v', '-f', file], {
+      stdio: stdioWithoutMasters([fd, fd, 'pipe']),
+    });
     let log = '';
     let partial = '';
     child.stderr?.on('data', (b: Buffer) => {

@@ -10,3 +10,4 @@ export { parseCommandLine } from './at-parser.js';
 export type { AtCommand, ParseResult } from './at-parser.js';
 export { connectSimSignals, serveControl } from './control.js';
 export type { ControlServer, SimSignalsClient } from './control.js';
+export { stdioWithoutMasters } from './pty.js';

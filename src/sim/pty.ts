@@ -1,7 +1,7 @@
-import { execFile } from 'node:child_process';
-import { closeSync, readSync, writeSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import type { StdioOptions } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { promisify } from 'node:util';
 import { errnoCode } from '../errors.js';
 import { after, cancel, now, type TimerHandle } from './clock.js';
 
@@ -16,7 +16,6 @@ import { after, cancel, now, type TimerHandle } from './clock.js';
  * EAGAIN). But Node's stream wrappers close the fd on the first EIO, which would
  * destroy the pty, so the master is read with non-blocking readSync on a short timer.
  */
-const execFileAsync = promisify(execFile);
 const require = createRequire(import.meta.url);
 
 interface NativePty {
@@ -29,6 +28,46 @@ function nativePty(): NativePty {
   const mod = require('node-pty') as { native?: NativePty };
   if (!mod.native) throw new Error('node-pty native module not available');
   return mod.native;
+}
+
+/**
+ * Masters open in this process. node-pty's native open() does not set close-on-exec,
+ * so every child spawned here (a daemon under test, mgetty, chat) would inherit a copy
+ * of every modem's master, and closing ours (an unplug, the end of a run) would then
+ * never hang the line up for the program on the slave: it would wait forever.
+ */
+const liveMasters = new Set<number>();
+let devNull: number | undefined;
+
+/**
+ * Stdio for spawn() that covers every live master fd with /dev/null in the child, so
+ * the child holds no master. Give it the usual [stdin, stdout, stderr, ...] array.
+ */
+export function stdioWithoutMasters(stdio: Exclude<StdioOptions, string>): StdioOptions {
+  if (liveMasters.size === 0) return stdio;
+  devNull ??= openSync('/dev/null', 'r+');
+  const out = [...stdio];
+  for (const fd of liveMasters) {
+    if (fd < out.length && out[fd] !== undefined && out[fd] !== null) continue;
+    while (out.length < fd) out.push('ignore');
+    out[fd] = devNull;
+  }
+  return out;
+}
+
+/** `stty raw -echo -iexten` on the slave; no pty fd of this process goes with it. */
+function stty(tty: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('stty', ['-F', tty, 'raw', '-echo', '-iexten'], {
+      stdio: stdioWithoutMasters(['ignore', 'ignore', 'pipe']),
+    });
+    let err = '';
+    child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+    child.once('error', reject);
+    child.once('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(err.trim() || `stty exited ${code}`)),
+    );
+  });
 }
 
 export interface PtyHandlers {
@@ -79,19 +118,26 @@ export class PtyLine {
 
   static async create(handlers: PtyHandlers, opts: PtyOptions = DEFAULT_PTY_OPTIONS): Promise<PtyLine> {
     const t = nativePty().open(80, 24);
+    // The slave fd lives only until stty is done, but a child spawned meanwhile (another
+    // modem's stty) would inherit it and look like a program holding this line.
+    liveMasters.add(t.master).add(t.slave);
     try {
       // Raw and without echo from the start: bytes a modem writes before a program
       // sets its own mode are not echoed back, and programs like chat restore this
       // mode (not cooked) when they exit.
-      await execFileAsync('stty', ['-F', t.pty, 'raw', '-echo', '-iexten']);
+      await stty(t.pty);
     } catch (err) {
+      liveMasters.delete(t.master);
+      liveMasters.delete(t.slave);
       closeSync(t.slave);
       closeSync(t.master);
       throw new Error(`sim: cannot set ${t.pty} raw: ${(err as Error).message}`);
     }
+    liveMasters.delete(t.slave);
     closeSync(t.slave);
     const line = new PtyLine(t.pty, t.master, handlers, opts);
-    line.poll();
+    // Not now: the caller has no handle on the line before this returns.
+    line.timer = after(0, line.poll);
     return line;
   }
 
@@ -109,6 +155,7 @@ export class PtyLine {
     this.closed = true;
     cancel(this.timer);
     this.pending = [];
+    liveMasters.delete(this.master);
     try {
       closeSync(this.master);
     } catch {

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -144,3 +144,30 @@ export function diagnostics(resultDir: string, run: UmlRun, files: string[]): st
   for (const f of files) parts.push(`--- ${f} ---`, readResult(resultDir, f).slice(-8_000));
   return parts.join('\n');
 }
+
+/** Whether dist/cli.js is built and offers these commands (the daemon e2e tests run it). */
+export function cliHas(...commands: string[]): boolean {
+  const cli = join(REPO_DIR, 'dist/cli.js');
+  if (!existsSync(cli)) return false;
+  try {
+    const help = execFileSync(process.execPath, [cli, '--help'], { encoding: 'utf8', timeout: 30_000 });
+    return commands.every((c) => new RegExp(`callbackd ${c}\\b`).test(help));
+  } catch {
+    return false;
+  }
+}
+
+/** One line of callbackd's JSON log. */
+export type LogLine = { event?: string; msg?: string; [k: string]: unknown };
+
+/** callbackd's JSON log lines in a result file's text (anything else is skipped). */
+export function parseLog(text: string): LogLine[] {
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as LogLine);
+}
+
+/** A scenario's `key value` line: the value. */
+export const scenarioValue = (out: string, key: string): string | undefined =>
+  new RegExp(`^${key} (\\S+)$`, 'm').exec(out)?.[1];

@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -8,7 +8,7 @@ import { silentLogger } from '../../src/log.js';
 import { Modem } from '../../src/modem/index.js';
 import { createSerialTransport, formatLockPid, openWithRetry, UucpLock } from '../../src/serial/index.js';
 import type { Transport } from '../../src/serial/transport.js';
-import type { Exchange } from '../../src/sim/index.js';
+import { stdioWithoutMasters, type Exchange } from '../../src/sim/index.js';
 import { fastExchange, next, TIMING } from './modem-helpers.js';
 
 /**
@@ -132,5 +132,32 @@ describe('line on a simulated device', () => {
     await bringUp(link)();
     const t2 = createSerialTransport({ path: link, baudRate: 115200, flowControl: 'none', log });
     await expect(t2.open()).rejects.toMatchObject({ code: 'DEVICE_BUSY' });
+  });
+});
+
+describe("children of the simulator's process", () => {
+  /** The fds of a child that point at a pty master. */
+  function mastersOf(pid: number): string[] {
+    const fds = readdirSync(`/proc/${pid}/fd`);
+    return fds.filter((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`) === '/dev/ptmx';
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  function sleeper(stdio: StdioOptions): ChildProcess {
+    const child = spawn('sleep', ['30'], { stdio });
+    cleanup.push(() => void child.kill('SIGKILL'));
+    return child;
+  }
+
+  it('hold no modem master, so an unplug reaches the program on the line', async () => {
+    await exchangeWithModem(join(dir, 'ttySIM2'));
+    // A plain spawn inherits the master (node-pty leaves close-on-exec off): the case this guards.
+    expect(mastersOf(sleeper(['ignore', 'ignore', 'ignore']).pid!).length).toBeGreaterThan(0);
+    expect(mastersOf(sleeper(stdioWithoutMasters(['ignore', 'ignore', 'ignore'])).pid!)).toEqual([]);
   });
 });

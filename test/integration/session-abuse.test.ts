@@ -25,6 +25,8 @@ describe('a caller flooding the prompt', () => {
     const seen = port.text;
     // Unbounded, every CR would be answered with a prompt: 65 537 of them.
     expect(count(seen, 'login: ')).toBeLessThan(2_000);
+    // Nor is every CR echoed: that alone would be 128 KiB written back to the flooder.
+    expect(seen.length).toBeLessThan(32 * 1024);
     expect(bench.tap.events.filter((e) => e.event === 'input-dropped')).toHaveLength(1);
     bench.caller.dropCarrier();
     await bench.callEnd();

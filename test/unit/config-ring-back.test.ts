@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { configWarnings } from '../../src/config/warnings.js';
-import { isCallbackdError } from '../../src/errors.js';
+import { configProblems } from '../helpers/config-problems.js';
 
 // `trigger = "ring"` entries: what check-config accepts, refuses (file:line: key: reason)
 // and warns about.
@@ -25,15 +25,7 @@ number = "5376443"
 ring_gap = "8s"
 `;
 
-function problems(text: string): string[] {
-  try {
-    parseConfig(text, 'cb.toml');
-  } catch (e) {
-    if (isCallbackdError(e)) return e.message.split('\n').slice(1);
-    throw e;
-  }
-  return [];
-}
+const problems = configProblems;
 
 describe('config: ring-back entries', () => {
   it('reads a ring entry', () => {

@@ -159,6 +159,23 @@ describe('import-mgetty translation', () => {
     expect(() => parseConfig(importMgetty({}), 'imported')).not.toThrow();
   });
 
+  it('a dial-out device alone (`callback -l`, no mgetty port) still gives a line that answers', () => {
+    // Found by the fuzzer: the entry without -l had no line to call back on, so the
+    // output did not parse ("no line both answers and dials out").
+    const text = importMgetty({
+      loginConfig: {
+        path: 'login.config',
+        text: 'out - - /usr/sbin/callback -l ttyS0 5551234\ncall - - /usr/sbin/callback 5556789\n',
+      },
+    });
+    const cfg = parseConfig(text, 'imported');
+    expect(cfg.lines.map((l) => [l.device, l.answer])).toEqual([
+      ['/dev/ttyS0', false],
+      ['/dev/ttyS1', true],
+    ]);
+    expect(text).toMatch(/^# REVIEW: no mgetty port found.*ttyS1 is a guess/m);
+  });
+
   it('comments out entries whose name or number callbackd would refuse, without breaking the TOML', () => {
     const login = {
       path: 'login.config',

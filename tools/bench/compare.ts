@@ -19,6 +19,7 @@ import { hashSecret, verifySecret } from '../../src/policy/hash.js';
 import { runRealChat } from '../../src/sim/caller.js';
 import {
   createExchange,
+  stdioWithoutMasters,
   serveControl,
   type Exchange,
   type SimEvent,
@@ -295,7 +296,7 @@ interface Running {
 
 function startCallbackd(cfg: string): Running & { spawnedAt: number[]; secretCheckMs: number[] } {
   const child = spawn(process.execPath, [...shebangFlags(), CLI, 'run', '--config', cfg], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: stdioWithoutMasters(['ignore', 'pipe', 'pipe']),
   });
   let out = '';
   const logFile = process.env.CALLBACKD_BENCH_DAEMON_LOG;
@@ -354,7 +355,7 @@ export function startMgetty(tty = TTY): Running {
   let child: ChildProcess | undefined;
   const start = (): void => {
     if (stopped) return;
-    child = spawn('/sbin/mgetty', [tty], { stdio: 'ignore' });
+    child = spawn('/sbin/mgetty', [tty], { stdio: stdioWithoutMasters(['ignore', 'ignore', 'ignore']) });
     child.on('exit', () => setTimeout(start, 10));
   };
   start();

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { createExchange, serveControl } from '../../src/sim/index.js';
+import { createExchange, stdioWithoutMasters, serveControl } from '../../src/sim/index.js';
 import { configFor } from './lines.js';
 
 export interface RssResult {
@@ -36,10 +36,10 @@ export async function idleDaemonRss(cli: string, n: number): Promise<RssResult> 
     writeFileSync(cfg, configFor(dir, devices, path.join(dir, 'sim.sock')));
     const t0 = Date.now();
     const child = spawn(process.execPath, [cli, 'run', '--config', cfg], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: stdioWithoutMasters(['ignore', 'pipe', 'pipe']),
     });
     let stderr = '';
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
     try {
       await new Promise<void>((resolve, reject) => {
         let ready = 0;
@@ -47,7 +47,7 @@ export async function idleDaemonRss(cli: string, n: number): Promise<RssResult> 
           () => reject(new Error(`only ${ready} of ${n} lines ready after ${READY_TIMEOUT_MS} ms`)),
           READY_TIMEOUT_MS,
         );
-        createInterface({ input: child.stdout }).on('line', (l) => {
+        createInterface({ input: child.stdout! }).on('line', (l) => {
           if (l.includes('"line-ready"') && ++ready === n) {
             clearTimeout(timer);
             resolve();
@@ -88,12 +88,12 @@ export async function bareNodeRss(): Promise<number> {
     process.execPath,
     ['-e', 'process.stdout.write("up\\n"); setInterval(() => {}, 60_000)'],
     {
-      stdio: ['ignore', 'pipe', 'ignore'],
+      stdio: stdioWithoutMasters(['ignore', 'pipe', 'ignore']),
     },
   );
   try {
     await new Promise<void>((resolve, reject) => {
-      child.stdout.once('data', () => resolve());
+      child.stdout!.once('data', () => resolve());
       child.once('exit', (code) => reject(new Error(`node exited with ${code}`)));
     });
     await new Promise((r) => setTimeout(r, SETTLE_MS));

@@ -11,7 +11,7 @@ import {
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { createExchange, serveControl } from '../../src/sim/index.js';
+import { createExchange, stdioWithoutMasters, serveControl } from '../../src/sim/index.js';
 import { bindTtys, startMgetty, ttyName, unbindTtys, writeMgettyConfig } from './compare.js';
 import { CLI } from '../paths.js';
 
@@ -142,7 +142,7 @@ export async function measureLines(
     );
     const t0 = performance.now();
     const child = spawn(process.execPath, [...shebangFlags(), ...nodeArgs, CLI, 'run', '--config', cfg], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: stdioWithoutMasters(['ignore', 'pipe', 'pipe']),
     });
     let stderr = '';
     child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { hashSecret } from '../../src/policy/hash.js';
-import { createExchange, serveControl, type SimModem } from '../../src/sim/index.js';
+import { createExchange, stdioWithoutMasters, serveControl, type SimModem } from '../../src/sim/index.js';
 import { Terminal } from '../../src/sim/terminal.js';
 import { standinPppToml } from './compare.js';
 import { memOf, shebangFlags } from './lines.js';
@@ -75,7 +75,10 @@ autoppp_before_callback = true
     const child = spawn(
       process.execPath,
       [...shebangFlags(), ...nodeArgs, '--import', PROBE, CLI, 'run', '--config', cfg, '--log-level', 'info'],
-      { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, CALLBACKD_LAG_FILE: lagFile } },
+      {
+        stdio: stdioWithoutMasters(['ignore', 'pipe', 'ignore']),
+        env: { ...process.env, CALLBACKD_LAG_FILE: lagFile },
+      },
     );
     try {
       await new Promise<void>((resolve, reject) => {

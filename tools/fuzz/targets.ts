@@ -432,17 +432,6 @@ const maybe = (path: string, sample: string): fc.Arbitrary<SourceFile | undefine
     { nil: undefined },
   );
 
-/**
- * Known gap, off unless FUZZ_STRICT=1: a login.config entry `callback -l ttyS2` when no
- * imported line both answers and dials out yields an entry whose dial_lines the config
- * refuses, so the output does not parse. Every other parse failure fails the run.
- */
-const STRICT = process.env.FUZZ_STRICT === '1';
-function knownImportGap(e: CallbackdError): boolean {
-  const problems = (e.details?.problems ?? []) as { path: string }[];
-  return problems.length > 0 && problems.every((p) => /^callbacks\[\d+\]\.dial_lines$/.test(p.path));
-}
-
 const mgettyImporter: Target = {
   name: 'mgetty importer',
   property: fc.property(
@@ -471,7 +460,7 @@ const mgettyImporter: Target = {
       if (out.length > 16 * inLength + 16_384) fail(`output of ${out.length} chars for ${inLength} in`);
       // Its promise: the output always parses as a callbackd config.
       const parsed = onlyCallbackdErrors(() => parseConfig(out, 'imported'));
-      if (parsed instanceof CallbackdError && !(knownImportGap(parsed) && !STRICT)) {
+      if (parsed instanceof CallbackdError) {
         fail(`imported config does not parse: ${parsed.message}`);
       }
     },

@@ -15,9 +15,20 @@ if (file) {
       // Active handles and requests (sockets, ptys, child pipes, timers): the daemon's
       // listeners on the outside world, which must stay flat over a soak.
       const handles = process.getActiveResourcesInfo().filter((r) => r !== 'Timeout').length;
+      // Where RSS goes: the JS heap in use, Buffers outside it (kB).
+      const m = process.memoryUsage();
+      const heap = Math.round(m.heapUsed / 1024);
+      const external = Math.round(m.external / 1024);
       writeFileSync(
         file,
-        JSON.stringify({ p99: h.percentile(99) / 1e6, max: h.max / 1e6, n: h.count, handles }),
+        JSON.stringify({
+          p99: h.percentile(99) / 1e6,
+          max: h.max / 1e6,
+          n: h.count,
+          handles,
+          heap,
+          external,
+        }),
       );
     } catch {
       // The soak's directory went away: nothing to report to.

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Terminal } from '../../src/sim/terminal.js';
+import { stdioWithoutMasters } from '../../src/sim/pty.js';
 import {
   createExchange,
   serveControl,
@@ -57,9 +58,8 @@ type Fault = (typeof FAULTS)[number] | 'none';
 /**
  * Fault classes that still take a line or the daemon down on this code (docs/testing.md
  * lists what each does): run them with --known or --faults.
- * - unplug: an idle line's modem unplugged and back: no device-gone, the line stays deaf.
  */
-const KNOWN: readonly Fault[] = ['unplug'];
+const KNOWN: readonly Fault[] = [];
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -212,7 +212,7 @@ interface Daemon {
 
 function startDaemon(cfg: string, lagFile: string): Daemon {
   const child = spawn(process.execPath, ['--expose-gc', '--import', PROBE, CLI, 'run', '--config', cfg], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: stdioWithoutMasters(['ignore', 'pipe', 'pipe']),
     env: { ...process.env, SOAK_LAG_FILE: lagFile },
   });
   const log: string[] = [];
@@ -315,7 +315,12 @@ async function main(): Promise<number> {
     let sample: ReturnType<typeof measure> | undefined;
     const readLag = () =>
       existsSync(lagFile)
-        ? (JSON.parse(readFileSync(lagFile, 'utf8')) as { p99: number; handles: number })
+        ? (JSON.parse(readFileSync(lagFile, 'utf8')) as {
+            p99: number;
+            handles: number;
+            heap: number;
+            external: number;
+          })
         : undefined;
     // The first sample: after a tenth of the cycles, and no sooner than two per line, so
     // that every line's code paths have run (and been compiled) before the baseline.
@@ -474,10 +479,12 @@ async function main(): Promise<number> {
           rss: rssKb(pid),
           fds: fdCount(pid),
           handles: readLag()?.handles ?? NaN,
+          heap: readLag()?.heap ?? NaN,
+          external: readLag()?.external ?? NaN,
           kinds: fdKinds(pid),
         };
       } catch {
-        return { rss: NaN, fds: NaN, handles: NaN, kinds: {} }; // the daemon is gone: counted as a crash
+        return { rss: NaN, fds: NaN, handles: NaN, heap: NaN, external: NaN, kinds: {} }; // the daemon is gone: counted as a crash
       }
     };
 
@@ -515,15 +522,16 @@ async function main(): Promise<number> {
     const first = sample ?? end;
     const lag = readLag();
 
-    // Calls as the simulator saw them: every CONNECT on a server modem as the callee is
-    // one call (the call-back leg is the server calling out, part of the same call).
+    // Calls as the simulator saw them: every ATA a server modem received is one call (the
+    // daemon answered a ring; a caller gone before CONNECT is still a call with its record,
+    // `answer-no-carrier`). The call-back leg is the server calling out, part of that call.
     const simEvents = readFileSync(path.join(dir, 'sim-events.jsonl'), 'utf8')
       .split('\n')
       .filter(Boolean)
       .map((l) => JSON.parse(l) as SimEvent);
     const serverNumbers = new Set([...Array(LINES).keys()].map(serverNumber));
     const calls = simEvents.filter(
-      (e) => e.type === 'connect' && serverNumbers.has(e.modem) && e.role === 'callee',
+      (e) => e.type === 'command' && serverNumbers.has(e.modem) && /^ATA$/i.test(String(e.line)),
     ).length;
     ended = true;
     daemon.child.kill('SIGTERM');

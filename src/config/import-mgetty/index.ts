@@ -99,9 +99,15 @@ export function importMgetty(input: MgettyInput): string {
       unused.push(`${where}: ${e.username} -> ${e.program}: no callbackd equivalent`);
     }
   }
-  if (lines.size === 0) {
-    notes.push('REVIEW: no mgetty port found (no port section, no mgetty in inittab); /dev/ttyS0 is a guess');
-    lineFor('ttyS0').guessed = true;
+  // Dial-out devices alone (`callback -l ttyS2` on a port mgetty did not watch) answer
+  // nothing, and a call-back entry without dial_lines needs a line that answers.
+  if (![...lines.values()].some((l) => l.answer)) {
+    let n = 0;
+    while (lines.has(`ttyS${n}`)) n++;
+    notes.push(
+      `REVIEW: no mgetty port found (no port section, no mgetty in inittab); /dev/ttyS${n} is a guess`,
+    );
+    lineFor(`ttyS${n}`).guessed = true;
   }
   for (const l of lines.values()) {
     l.speed ??= globalLine.speed;

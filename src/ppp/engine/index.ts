@@ -11,6 +11,7 @@ export {
   wakeAt,
   type EngineConfig,
   type EngineContext,
+  type EngineEffect,
   type EngineEvent,
   type EngineInput,
   type EngineState,
@@ -18,4 +19,12 @@ export {
   type PapDecision,
 } from './engine.js';
 export type { CallbackType } from './cbcp.js';
-export { PppEngine, type EngineOutput, type PppEngineOptions } from './ppp-engine.js';
+export {
+  PppEngine,
+  deframe,
+  encodeSends,
+  initialDeframe,
+  type DeframeState,
+  type EngineOutput,
+  type PppEngineOptions,
+} from './ppp-engine.js';

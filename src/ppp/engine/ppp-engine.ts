@@ -1,4 +1,4 @@
-import { DEFAULT_ACCM, Deframer, encodeFrame } from './hdlc.js';
+import { DEFAULT_ACCM, Deframer, encodeFrame, FLAG, type Frame } from './hdlc.js';
 import {
   ENGINE_DEFAULTS,
   engineStep,
@@ -6,6 +6,7 @@ import {
   wakeAt,
   type EngineConfig,
   type EngineContext,
+  type EngineEffect,
   type EngineEvent,
   type EngineInput,
   type EngineState,
@@ -111,21 +112,66 @@ export class PppEngine {
   private apply(input: EngineInput, now: number, out: EngineOutput): void {
     const step = engineStep(this.state, input, this.ctx(now));
     this.state = step.state;
-    const frames: Buffer[] = [out.bytes];
     for (const e of step.effects) {
-      if (e.do === 'send') frames.push(encodeFrame(e.protocol, e.data, this.accmFor(e.protocol, e.data)));
-      else if (e.do === 'event') out.events.push(e.event);
-      else out.logs.push(e.fields ? { event: e.event, fields: e.fields } : { event: e.event });
+      if (e.do === 'event') out.events.push(e.event);
+      else if (e.do === 'log')
+        out.logs.push(e.fields ? { event: e.event, fields: e.fields } : { event: e.event });
     }
-    out.bytes = Buffer.concat(frames);
+    out.bytes = Buffer.concat([out.bytes, encodeSends(this.state, step.effects)]);
   }
+}
 
-  /** LCP's codes 1-7 always go out with the default map (RFC 1661 §5); the rest with the peer's. */
-  private accmFor(protocol: number, data: Buffer): number {
-    const code = data[0] ?? 0;
-    if (protocol === PROTO_LCP && code >= LCP.CONF_REQ && code <= LCP.CODE_REJ) return DEFAULT_ACCM;
-    return this.state.lcp.tag === 'opened' ? this.state.lcp.peer.accm : DEFAULT_ACCM;
+/** LCP's codes 1-7 always go out with the default map (RFC 1661 §5); the rest with the peer's. */
+function accmFor(state: EngineState, protocol: number, data: Buffer): number {
+  const code = data[0] ?? 0;
+  if (protocol === PROTO_LCP && code >= LCP.CONF_REQ && code <= LCP.CODE_REJ) return DEFAULT_ACCM;
+  return state.lcp.tag === 'opened' ? state.lcp.peer.accm : DEFAULT_ACCM;
+}
+
+/** The wire bytes of a step's 'send' effects, framed and escaped for the state after the step. */
+export function encodeSends(state: EngineState, effects: readonly EngineEffect[]): Buffer {
+  const frames: Buffer[] = [];
+  for (const e of effects) {
+    if (e.do === 'send') frames.push(encodeFrame(e.protocol, e.data, accmFor(state, e.protocol, e.data)));
   }
+  return Buffer.concat(frames);
+}
+
+/** A frame's raw bytes between flags, held across chunks: one escaped MRU-sized frame at most. */
+const MAX_CARRY = 2 * 1600 + 2;
+
+/** Where a pure caller's deframing stands between chunks (plain data, unlike Deframer). */
+export interface DeframeState {
+  /** Raw bytes after the last flag. */
+  carry: Buffer;
+  /** Dropping an overlong frame up to the next flag. */
+  skip: boolean;
+}
+
+export const initialDeframe = (): DeframeState => ({ carry: Buffer.alloc(0), skip: false });
+
+/**
+ * Deframer as a pure function: whole frames out of `chunk`, the rest kept in the
+ * returned state; `bad` counts frames dropped in this chunk (FCS, too long, malformed,
+ * aborted). Memory stays under MAX_CARRY whatever arrives.
+ */
+export function deframe(
+  s: DeframeState,
+  chunk: Uint8Array,
+): { state: DeframeState; frames: Frame[]; bad: number } {
+  const all = Buffer.concat([s.carry, chunk]);
+  const last = all.lastIndexOf(FLAG);
+  if (last < 0) {
+    if (s.skip) return { state: { carry: Buffer.alloc(0), skip: true }, frames: [], bad: 0 };
+    if (all.length > MAX_CARRY) return { state: { carry: Buffer.alloc(0), skip: true }, frames: [], bad: 1 };
+    return { state: { carry: Buffer.from(all), skip: false }, frames: [], bad: 0 };
+  }
+  const start = s.skip ? all.indexOf(FLAG) : 0;
+  const d = new Deframer(1600);
+  const frames = d.push(all.subarray(start, last + 1));
+  const st = d.stats;
+  const bad = st.badFcs + st.tooLong + st.malformed + st.aborted;
+  return { state: { carry: Buffer.from(all.subarray(last + 1)), skip: false }, frames, bad };
 }
 
 const emptyOutput = (): EngineOutput => ({ bytes: Buffer.alloc(0), events: [], logs: [] });

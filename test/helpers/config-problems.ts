@@ -1,0 +1,13 @@
+import { parseConfig } from '../../src/config/load.js';
+import { isCallbackdError } from '../../src/errors.js';
+
+/** What check-config says about a config text: `key: reason` lines (none when it loads). */
+export function configProblems(text: string): string[] {
+  try {
+    parseConfig(text, 'cb.toml');
+  } catch (e) {
+    if (isCallbackdError(e)) return e.message.split('\n').slice(1);
+    throw e;
+  }
+  return [];
+}
