@@ -126,6 +126,9 @@ export function tracedTransport(inner: Transport, tracer: LineTracer): Transport
     get carrierEvents() {
       return inner.carrierEvents;
     },
+    get dtrControl() {
+      return inner.dtrControl;
+    },
     open: () => inner.open().then(() => tracer.note(`open ${inner.path}`)),
     close: () => {
       tracer.note(`close ${inner.path}`);

@@ -13,6 +13,14 @@ import { LineWaiter } from './waiter.js';
 import type { AnswerOutcome, CommandResult, DialOutcome, ModemOptions, RingEvent } from './types.js';
 
 /**
+ * How long a tty stays closed when closing it is the hang-up (a line without DTR
+ * control): DTR must stay low for a while before a modem takes it as a drop (S25,
+ * 0.05 s by default on Hayes modems), and a pty's modem notices the close only when it
+ * next reads its side.
+ */
+export const HUPCL_LOW_MIN_MS = 50;
+
+/**
  * The Hayes command engine for one modem. Command mode: lines are split, echo and
  * information text are collected, final results end the command in flight, and RING,
  * caller ID and junk on an idle line become events. After CONNECT the modem is online:
@@ -164,8 +172,12 @@ export class Modem {
    * On hook. DTR drop first (the modem is set up for &D2/&D3, and it works even when the
    * modem ignores +++); verified with AT -> OK; if the modem does not answer, the escape
    * with guard times and ATH0. On a line known to have no DTR control (the transport
-   * says so after the first ENOTTY) the drop and the AT that could only time out are
-   * skipped: straight to the escape. MODEM_NO_RESPONSE when nothing works.
+   * says so after the first ENOTTY) there is no drop to send, but closing the tty is
+   * one: a modem that is online is hung up by closing the port (HUPCL: the last close
+   * drops what DTR the line has; a pty's modem sees its DTE go away) and reopening it
+   * after the DTR low time, verified with ATH0 -> OK. Only when that finds the modem
+   * still online (no OK) does the escape with its guard times follow. A modem already
+   * in command mode gets ATH0 at once. MODEM_NO_RESPONSE when nothing works.
    */
   hangup(): Promise<void> {
     return this.exclusive(async () => {
@@ -174,11 +186,21 @@ export class Modem {
       await this.pulseDtr();
       if (this.noDtr()) {
         this.log.info(
-          { event: 'hangup-no-dtr', line: this.line },
-          'line has no DTR control; escape and ATH0',
+          { event: 'hangup-no-dtr', line: this.line, online: wasOnline },
+          wasOnline
+            ? 'line has no DTR control; closing and reopening the tty'
+            : 'line has no DTR control; ATH0',
         );
-        if (wasOnline) await this.escape();
+        if (wasOnline) await this.reopen();
         if (await this.answersCommand('ATH0')) return;
+        if (wasOnline) {
+          this.log.warn(
+            { event: 'hangup-escape', line: this.line },
+            'modem still online after the tty was closed; trying +++',
+          );
+          await this.escape();
+          if (await this.answersCommand('ATH0')) return;
+        }
       } else {
         if (await this.answersAt()) return;
         this.log.warn(
@@ -193,6 +215,17 @@ export class Modem {
         `${this.line}: modem does not hang up (no OK after DTR drop, +++ and ATH0)`,
       );
     });
+  }
+
+  /**
+   * Closes the tty and opens it again after the DTR low time, at least HUPCL_LOW_MIN_MS.
+   * Bytes the modem sends meanwhile are lost, as they would be on a real tty.
+   */
+  private async reopen(): Promise<void> {
+    await this.transport.close();
+    await this.sleep(Math.max(this.timing.dtrLowMs, HUPCL_LOW_MIN_MS));
+    await this.transport.open();
+    this.assembler.reset();
   }
 
   /** The transport knows the line has no DTR control. */

@@ -23,6 +23,9 @@ export class MemoryTransport implements Transport {
   /** When false, carrier changes are not pushed: the modem has to poll, as on a real tty. */
   carrierEvents = true;
   openCount = 0;
+  /** close() calls so far; `onClose` listeners hear each (a test's modem may hang up, as on HUPCL). */
+  closeCount = 0;
+  private readonly closeByUsListeners = new Set<() => void>();
 
   private opened = false;
   private carrierOn = false;
@@ -75,7 +78,16 @@ export class MemoryTransport implements Transport {
   }
 
   async close(): Promise<void> {
+    const was = this.opened;
     this.opened = false;
+    this.closeCount++;
+    if (was) for (const l of [...this.closeByUsListeners]) l();
+  }
+
+  /** Called when the code under test closes an open line. */
+  onClose(listener: () => void): () => void {
+    this.closeByUsListeners.add(listener);
+    return () => this.closeByUsListeners.delete(listener);
   }
 
   /** Set by tests: writes never complete, as on a tty stuck in flow control or PPP's line discipline. */

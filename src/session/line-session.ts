@@ -53,6 +53,8 @@ export class LineSession {
    */
   private rawPpp = false;
   private ppp: PppRun | undefined;
+  /** How long this call's last local secret check (the KDF) took, for the ppp-running log. */
+  private secretCheckMs: number | undefined;
   private stopping = false;
   /** Typed inputs dropped in this call (logged once per call). */
   private dropped = 0;
@@ -374,6 +376,7 @@ export class LineSession {
 
   private async backToIdle(): Promise<void> {
     this.acct = undefined;
+    this.secretCheckMs = undefined;
     this.readerOn = false;
     this.rawPpp = false;
     this.reader = undefined;
@@ -455,10 +458,12 @@ export class LineSession {
           }));
           return;
         }
-        void this.background(generation, async () => ({
-          type: 'verified',
-          ok: await this.deps.verifySecret(e.hash, e.secret),
-        }));
+        void this.background(generation, async () => {
+          const t = performance.now();
+          const ok = await this.deps.verifySecret(e.hash, e.secret);
+          this.secretCheckMs = Math.round((performance.now() - t) * 10) / 10;
+          return { type: 'verified', ok };
+        });
         return;
       }
       case 'hangup':
@@ -547,7 +552,9 @@ export class LineSession {
         line: this.deps.line.name,
         pid: run.pid,
         callId: this.callId(),
+        ...(this.secretCheckMs === undefined ? {} : { secretCheckMs: this.secretCheckMs }),
       });
+      this.secretCheckMs = undefined;
       void run.exited
         .then(async ({ code, signal }) => {
           unwatch?.();

@@ -133,6 +133,33 @@ describe('modem driver on the simulator', () => {
     expect((await a.modem.command('AT')).result).toBe('OK');
   });
 
+  it('on a line without DTR hangs up by closing the tty (HUPCL), not by the escape', async () => {
+    const a = await line('100'); // no simulator signals: the pty alone
+    const b = await line('200', { dtr: true });
+    const ring = next<RingEvent>((fn) => a.modem.onRing(fn));
+    const dialling = b.modem.dial('100');
+    await ring;
+    await a.modem.answer();
+    await dialling;
+    const from = ex.mark();
+    const farLost = next<void>((fn) => b.modem.onCarrierLost(fn));
+    await a.modem.hangup();
+    await farLost;
+    const mine = ex.events.slice(from).filter((e) => e.modem === '100');
+    const seq = (pred: (e: (typeof mine)[number]) => boolean) => mine.find(pred)?.seq ?? -1;
+    const closed = seq((e) => e.type === 'close');
+    const hungUp = seq((e) => e.type === 'hangup' && e.reason === 'close');
+    const reopened = seq((e) => e.type === 'open');
+    const ath = seq((e) => e.type === 'command' && e.line === 'ATH0');
+    // Closed, hung up because of it, opened again, then ATH0 confirms command mode.
+    expect(closed).toBeGreaterThan(-1);
+    expect([closed < hungUp, hungUp < reopened, reopened < ath]).toEqual([true, true, true]);
+    // No escape: the modem never went to online-command mode with an OK for +++.
+    expect(mine.filter((e) => e.type === 'data' && e.dir === 'in')).toEqual([]);
+    expect(a.sim.state).toBe('idle');
+    expect((await a.modem.command('AT')).result).toBe('OK');
+  });
+
   it('a silent modem makes init fail cleanly with MODEM_NO_RESPONSE', async () => {
     const sim = await ex.addModem({ number: '100', faults: { silent: true } });
     const d = await drive(sim);

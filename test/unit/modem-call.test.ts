@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FAST_TIMING } from '../../src/timing.js';
+import { HUPCL_LOW_MIN_MS } from '../../src/modem/modem.js';
 import { res, scripted, settle } from './modem-helpers.js';
 
 beforeEach(() => {
@@ -238,18 +239,48 @@ describe('hangup', () => {
     expect(commands).toEqual(['ATA', 'AT', '+++', 'ATH0']);
   });
 
-  it('on a line without DTR: no drop, no AT that can only time out; the escape at once, then ATH0', async () => {
+  it('on a line without DTR: closing the tty hangs up (HUPCL); reopened after the DTR low time, ATH0, no escape', async () => {
+    // A modem that hangs up when its DTE closes the tty, and ignores commands while online.
+    let online = false;
+    const { t, modem, commands } = scripted((c) => {
+      if (c === 'ATA') {
+        online = true;
+        return res('CONNECT');
+      }
+      return online ? undefined : res('OK');
+    });
+    t.onClose(() => (online = false));
+    t.dtrControl = false;
+    await modem.answer();
+    const p = modem.hangup();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(t.closeCount).toBe(1);
+    expect(t.isOpen).toBe(false);
+    const lowMs = Math.max(FAST_TIMING.dtrLowMs, HUPCL_LOW_MIN_MS);
+    await vi.advanceTimersByTimeAsync(lowMs - 1);
+    expect(t.isOpen).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await p).toBeUndefined();
+    expect(t.isOpen).toBe(true);
+    expect(commands).toEqual(['ATA', 'ATH0']);
+    expect(t.writtenText).not.toContain('+++');
+    expect(t.dtrHistory).toEqual([]);
+    expect(modem.online).toBe(false);
+  });
+
+  it('on a line without DTR whose modem stays online after the close: ATH0 goes unanswered, then the escape and ATH0', async () => {
     const { t, modem, commands } = deafUntilEscaped();
     t.dtrControl = false;
     await modem.answer();
     const p = modem.hangup();
-    // The escape's leading guard time is the first thing that happens.
-    await vi.advanceTimersByTimeAsync(FAST_TIMING.escapeGuardMs - 1);
+    const lowMs = Math.max(FAST_TIMING.dtrLowMs, HUPCL_LOW_MIN_MS);
+    await vi.advanceTimersByTimeAsync(lowMs + FAST_TIMING.commandMs + FAST_TIMING.escapeGuardMs - 1);
     expect(t.writtenText).not.toContain('+++');
     await vi.advanceTimersByTimeAsync(1);
     expect(t.writtenText).toContain('+++');
     expect(await p).toBeUndefined();
-    expect(commands).toEqual(['ATA', '+++', 'ATH0']);
+    expect(commands).toEqual(['ATA', 'ATH0', '+++', 'ATH0']);
+    expect(t.closeCount).toBe(1);
     expect(t.dtrHistory).toEqual([]);
     expect(modem.online).toBe(false);
   });

@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LineTracer } from '../../src/daemon/trace.js';
+import { LineTracer, tracedTransport } from '../../src/daemon/trace.js';
+import { MemoryTransport } from '../../src/serial/memory-transport.js';
 
 let dir: string;
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -53,5 +54,16 @@ describe('LineTracer', () => {
       '1970-01-01T00:00:00.000Z ttyS1 < [secret: 3 byte(s)]"\\r"',
       '1970-01-01T00:00:00.000Z ttyS1 < "visible"',
     ]);
+  });
+});
+
+describe('tracedTransport', () => {
+  it('passes what the line knows about DTR through, so a line without DTR is hung up as one', () => {
+    dir = mkdtempSync(join(tmpdir(), 'trace-'));
+    const inner = new MemoryTransport();
+    const traced = tracedTransport(inner, new LineTracer('ttyS1', { keep: 1, passwordPrompt: () => '' }));
+    expect(traced.dtrControl).toBe(true);
+    inner.dtrControl = false;
+    expect(traced.dtrControl).toBe(false);
   });
 });

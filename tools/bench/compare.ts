@@ -50,7 +50,8 @@ const TTY = 'ttyCB0';
 export const ttyName = (i: number): string => `ttyCB${i}`;
 
 export type System = 'callbackd' | 'mgetty';
-export type Mode = 'default' | 'min';
+/** `nodtr`: minimum delays on a line without DTR control (the tty alone, no simulator signals). */
+export type Mode = 'default' | 'min' | 'nodtr';
 
 export const STAGES = [
   'RING -> ATA',
@@ -60,6 +61,7 @@ export const STAGES = [
   'second CONNECT -> login:',
   'password -> pppd has the line',
   'password -> pppd spawned',
+  "password -> pppd spawned, less the daemon's own KDF",
   'whole cycle',
   'caller hangs up -> line initialised again',
 ] as const;
@@ -77,6 +79,8 @@ export interface CycleResult {
   events: SimEvent[];
   /** callbackd: the secret's check alone (verifySecret on this hash), measured right after the cycle. */
   kdfMs?: number;
+  /** callbackd: the same check as the daemon timed it in this call (`secretCheckMs` of ppp-running). */
+  daemonKdfMs?: number;
 }
 
 const WATCH = [
@@ -241,7 +245,7 @@ ${Array.from({ length: lines }, (_, i) => `port ${ttyName(i)}\n`).join('')}`,
   // callback's own defaults are 20 s + up to 10 s at random; 4 s is its floor.
   writeFileSync(
     path.join(etc, 'callback.config'),
-    mode === 'min' ? 'delay 4\ndelay-randomize 0\n' : '# callback defaults\n',
+    mode === 'default' ? '# callback defaults\n' : 'delay 4\ndelay-randomize 0\n',
   );
   if (mounted.includes('/etc/mgetty')) {
     sh('umount', ['/etc/mgetty']);
@@ -252,7 +256,7 @@ ${Array.from({ length: lines }, (_, i) => `port ${ttyName(i)}\n`).join('')}`,
 
 function callbackdConfig(dir: string, device: string, socket: string, mode: Mode, hash: string): string {
   const timing =
-    mode === 'min'
+    mode !== 'default'
       ? `[timing]
 settle = "300ms"
 announce = "0s"
@@ -273,12 +277,12 @@ ${timing}
 device = ${JSON.stringify(device)}
 name = "${TTY}"
 flow_control = "none"
-signals = { kind = "sim", socket = ${JSON.stringify(socket)} }
+${mode === 'nodtr' ? '' : `signals = { kind = "sim", socket = ${JSON.stringify(socket)} }`}
 
 [[callbacks]]
 name = "call"
 number = "${CALLER}"
-${mode === 'min' ? 'delay = "0s"' : ''}
+${mode === 'default' ? '' : 'delay = "0s"'}
 
 ${standinPppToml(dir, hash)}`;
 }
@@ -290,7 +294,7 @@ interface Running {
   output(): string;
 }
 
-function startCallbackd(cfg: string): Running & { spawnedAt: number[] } {
+function startCallbackd(cfg: string): Running & { spawnedAt: number[]; secretCheckMs: number[] } {
   const child = spawn(process.execPath, [...shebangFlags(), CLI, 'run', '--config', cfg], {
     stdio: stdioWithoutMasters(['ignore', 'pipe', 'pipe']),
     env: { ...process.env, ...shebangEnv() },
@@ -303,17 +307,21 @@ function startCallbackd(cfg: string): Running & { spawnedAt: number[] } {
   };
   // The daemon's own time of pppd's start (its log's ISO time, 1 ms resolution).
   const spawnedAt: number[] = [];
+  // The daemon's own time for the secret's check in this call.
+  const secretCheckMs: number[] = [];
   createInterface({ input: child.stdout! }).on('line', (l) => {
     keep(Buffer.from(`${l}\n`));
-    if (!l.includes('"ppp-spawned"')) return;
+    if (!l.includes('"ppp-spawned"') && !l.includes('"ppp-running"')) return;
     try {
-      spawnedAt.push(Date.parse((JSON.parse(l) as { time: string }).time));
+      const j = JSON.parse(l) as { time: string; event: string; secretCheckMs?: number };
+      if (j.event === 'ppp-spawned') spawnedAt.push(Date.parse(j.time));
+      if (j.event === 'ppp-running' && j.secretCheckMs !== undefined) secretCheckMs.push(j.secretCheckMs);
     } catch {
       // not a JSON line
     }
   });
   child.stderr?.on('data', keep);
-  return { stop: () => stopChild(child), output: () => out, spawnedAt };
+  return { stop: () => stopChild(child), output: () => out, spawnedAt, secretCheckMs };
 }
 
 /**
@@ -462,7 +470,7 @@ async function cycle(
   // Each call starts from a fresh daemon state: the rate limits persisted in the
   // state folder would otherwise refuse the seventh call-back within the hour.
   rmSync(path.join(path.dirname(cfg), 'limits.json'), { force: true });
-  const server: Running & { spawnedAt?: number[] } =
+  const server: Running & { spawnedAt?: number[]; secretCheckMs?: number[] } =
     system === 'callbackd' ? startCallbackd(cfg) : startMgetty();
   const result: CycleResult = { system, mode, run, ok: false, stages: {}, events: [] };
   try {
@@ -484,9 +492,10 @@ async function cycle(
     const hangupMark = exchange.mark();
     await caller.signals.setDtr(false);
     await caller.signals.setDtr(true);
-    if (system === 'mgetty') {
+    if (system === 'mgetty' || mode === 'nodtr') {
       // A pty has no carrier: play the kernel's part for a real tty whose DCD drops
-      // (SIGHUP to the session on it). callbackd does this itself for simulated lines.
+      // (SIGHUP to the session on it). callbackd does this itself for lines with the
+      // simulator's signals, not on a line that has only the tty.
       await exchange.waitFor((e) => e.modem === SERVER && e.type === 'hangup', 5_000, hangupMark);
       signalNamespace('SIGHUP', (c) => c.includes('pppd-standin'));
     }
@@ -496,8 +505,14 @@ async function cycle(
     if (server.spawnedAt) {
       const password = result.events.filter((e) => e.modem === SERVER && e.watch === 'password').at(-1);
       const spawned = server.spawnedAt[0];
-      if (password && spawned !== undefined)
-        result.stages['password -> pppd spawned'] = Math.round(spawned - wallTime(password.t));
+      if (password && spawned !== undefined) {
+        const stage = Math.round(spawned - wallTime(password.t));
+        result.stages['password -> pppd spawned'] = stage;
+        result.daemonKdfMs = server.secretCheckMs?.[0];
+        if (result.daemonKdfMs !== undefined)
+          result.stages["password -> pppd spawned, less the daemon's own KDF"] =
+            Math.round((stage - result.daemonKdfMs) * 10) / 10;
+      }
       result.kdfMs = await kdfTime(hash);
     }
     result.ok = true;
