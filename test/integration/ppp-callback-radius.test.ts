@@ -33,6 +33,8 @@ const USERS = `rnum    Cleartext-Password := "${PIN}"
         Service-Type = Callback-Framed-User, Callback-Number = "${CALLER}",
         Callback-Id = "roamer"
 roamer  Auth-Type := Reject
+radiususer Cleartext-Password := "${PIN}"
+        Service-Type = Framed-User, Framed-Protocol = PPP, Session-Timeout = 3600
 pppuser Cleartext-Password := "${PASSWORD}", Service-Type == Framed-User
         Service-Type = Framed-User, Framed-Protocol = PPP
 `;
@@ -62,6 +64,8 @@ describe.skipIf(!haveFreeRadius)('call-back inside PPP decided by FreeRADIUS', (
 
   const withRadius = (c: Config): Config => ({
     ...c,
+    // A PPP user RADIUS accepts may connect without call-back (for the hand-over test).
+    pppd: { ...c.pppd, autoPppBeforeCallback: true },
     lines: c.lines.map((l) => ({ ...l, pppCallback: true, rings: 2 })),
     callbacks: [
       testEntry(),
@@ -143,5 +147,38 @@ describe.skipIf(!haveFreeRadius)('call-back inside PPP decided by FreeRADIUS', (
     await bench.tap.waitFor((e) => e.event === 'state' && e.to === 'idle' && e.from === 'teardown', 10_000);
     expect(commands(bench)).toHaveLength(0);
     expect(JSON.stringify(bench.tap.events)).not.toContain(PIN);
+  });
+
+  it('an Access-Accept without call-back attributes: a PPP user, handed to pppd with radius.so', async () => {
+    bench = await startBench(withRadius);
+    const port = await bench.openCaller();
+    await dialIn(port);
+    await firstLeg(port, { user: 'radiususer', secret: PIN }, (c) => c.said.includes('rcvd [PAP AuthAck]'));
+    const spawned = await bench.tap.waitFor((e) => e.event === 'ppp-spawned', 20_000);
+    const callId = String(bench.tap.events.find((e) => e.event === 'ppp-start')?.callId);
+    const args = spawned.args as string[];
+    const at = args.indexOf('plugin');
+    // pppd renegotiates LCP and asks the same servers about PAP (radius.so).
+    expect(args.slice(at, at + 6)).toEqual([
+      'plugin',
+      'radius.so',
+      'radius-config-file',
+      `${bench.dir}/radius/radiusclient.conf`,
+      'avpair',
+      `Acct-Multi-Session-Id=${callId}`,
+    ]);
+    expect(args).toContain('require-pap');
+    // Session-Timeout from the Access-Accept.
+    expect(args.slice(args.indexOf('maxconnect'), args.indexOf('maxconnect') + 2)).toEqual([
+      'maxconnect',
+      '3600',
+    ]);
+    await pingStandin(port, 'handed over by radius');
+    await port.write('BYE\n');
+    await bench.tap.waitFor((e) => e.event === 'call-end', 30_000);
+    const records = bench.accounting();
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ outcome: 'ppp-ok', kind: 'direct-ppp', login: ['radiususer'] });
+    expect(commands(bench)).toHaveLength(0);
   });
 });
