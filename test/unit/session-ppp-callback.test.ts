@@ -726,75 +726,92 @@ describe('session: call-back inside PPP against hostile input (property)', () =>
     { weight: 1, arbitrary: fc.constant({ kind: 'carrier' as const }) },
   );
 
-  it('never throws, always has a deadline, dials only after PAP and only numbers the rules allow, one record', () => {
-    const reached = { dial: 0, refusedNumber: 0, papRefused: 0 };
-    fc.assert(
-      fc.property(fc.array(action, { maxLength: 50 }), (actions) => {
-        const w = world({ user: 'roamer', secret: 'cbpin123', callback: '123456' });
-        w.holdVerify = true;
-        // The scripted client stays quiet: every byte is the generated caller's, which
-        // may answer the server's last Configure-Request or Callback-Request.
-        const heard = new Deframer(4000, 0);
-        let confReq: { id: number; data: Buffer } | undefined;
-        let cbcpId: number | undefined;
-        w.client.receive = (b) => {
-          for (const f of heard.push(b)) {
-            if (f.protocol === LCP && f.info[0] === 1) confReq = { id: f.info[1]!, data: f.info.subarray(4) };
-            if (f.protocol === CBCP && f.info[0] === 1) cbcpId = f.info[1];
-          }
-        };
-        w.apply({ type: 'ppp-frame', data: encodeFrame(LCP, PPPD_CONFREQ_CALLBACK) });
-        let granted = false;
-        for (const a of actions) {
-          if (a.kind === 'polite') {
-            if (confReq)
+  /** With [radius]: roamer's right PIN is accepted with its own entry (Callback-Id), else rejected. */
+  const server = (name: string, secret: string): AuthResult =>
+    name === 'roamer' && secret === 'cbpin123'
+      ? { kind: 'accept', serviceType: 'callback-framed', callbackId: 'roamer' }
+      : { kind: 'reject' };
+  /** A secret check's answer that lets PAP succeed. */
+  const grants = (r: Input | undefined): boolean =>
+    (r?.type === 'pap-verified' && r.ok) || (r?.type === 'radius-answer' && r.result.kind === 'accept');
+
+  it.each([
+    ['local', false],
+    ['[radius]', true],
+  ])(
+    'never throws, always has a deadline, dials only after PAP and only numbers the rules allow, one record (%s)',
+    (_how, radius) => {
+      const reached = { dial: 0, refusedNumber: 0, papRefused: 0 };
+      fc.assert(
+        fc.property(fc.array(action, { maxLength: 50 }), (actions) => {
+          const client = { user: 'roamer', secret: 'cbpin123', callback: '123456' };
+          const w = radius ? radiusWorld(client, {}, server) : world(client);
+          w.holdVerify = true;
+          // The scripted client stays quiet: every byte is the generated caller's, which
+          // may answer the server's last Configure-Request or Callback-Request.
+          const heard = new Deframer(4000, 0);
+          let confReq: { id: number; data: Buffer } | undefined;
+          let cbcpId: number | undefined;
+          w.client.receive = (b) => {
+            for (const f of heard.push(b)) {
+              if (f.protocol === LCP && f.info[0] === 1)
+                confReq = { id: f.info[1]!, data: f.info.subarray(4) };
+              if (f.protocol === CBCP && f.info[0] === 1) cbcpId = f.info[1];
+            }
+          };
+          w.apply({ type: 'ppp-frame', data: encodeFrame(LCP, PPPD_CONFREQ_CALLBACK) });
+          let granted = false;
+          for (const a of actions) {
+            if (a.kind === 'polite') {
+              if (confReq)
+                w.apply({ type: 'ppp-bytes', data: encodeFrame(LCP, packet(2, confReq.id, confReq.data)) });
+              w.apply({ type: 'ppp-bytes', data: encodeFrame(PAP, papRequest(9, 'roamer', a.secret)) });
+              w.settle();
+              const r = w.held.shift();
+              if (grants(r)) granted = true;
+              if (r) w.apply(r);
+              w.settle();
+              if (cbcpId !== undefined) {
+                w.apply({ type: 'ppp-bytes', data: encodeFrame(CBCP, cbcpUser(cbcpId, a.number)) });
+              }
+            } else if (a.kind === 'bytes') w.apply({ type: 'ppp-bytes', data: a.data });
+            else if (a.kind === 'ack' && confReq) {
               w.apply({ type: 'ppp-bytes', data: encodeFrame(LCP, packet(2, confReq.id, confReq.data)) });
-            w.apply({ type: 'ppp-bytes', data: encodeFrame(PAP, papRequest(9, 'roamer', a.secret)) });
-            w.settle();
-            const r = w.held.shift();
-            if (r?.type === 'pap-verified' && r.ok) granted = true;
-            if (r) w.apply(r);
-            w.settle();
-            if (cbcpId !== undefined) {
+            } else if (a.kind === 'cbcp' && cbcpId !== undefined) {
               w.apply({ type: 'ppp-bytes', data: encodeFrame(CBCP, cbcpUser(cbcpId, a.number)) });
-            }
-          } else if (a.kind === 'bytes') w.apply({ type: 'ppp-bytes', data: a.data });
-          else if (a.kind === 'ack' && confReq) {
-            w.apply({ type: 'ppp-bytes', data: encodeFrame(LCP, packet(2, confReq.id, confReq.data)) });
-          } else if (a.kind === 'cbcp' && cbcpId !== undefined) {
-            w.apply({ type: 'ppp-bytes', data: encodeFrame(CBCP, cbcpUser(cbcpId, a.number)) });
-          } else if (a.kind === 'verify') {
-            const r = w.held.shift();
-            if (r) {
-              if (r.type === 'pap-verified' && r.ok) granted = true;
-              w.apply(r);
-            }
-          } else if (a.kind === 'timeout' && w.timerAt !== undefined) w.fire();
-          else if (a.kind === 'carrier') w.apply({ type: 'carrier-lost' });
-          w.settle();
-          if (w.state.tag === 'ppp-callback') expect(w.timerAt).toBeDefined();
-          if (!granted) expect(w.of('record-callback')).toEqual([]);
-        }
-        w.runOut();
-        for (const d of w.of('dial')) {
-          expect(granted).toBe(true);
-          expect(d.number).toMatch(/^123[0-8][0-9]{2,8}$/);
-        }
-        expect(finishes(w).length).toBeLessThanOrEqual(1);
-        if (w.state.tag === 'idle') expect(finishes(w)).toHaveLength(1);
-        else expect(['dialing', 'ppp']).toContain(w.state.tag);
-        expect(logText(w)).not.toContain('cbpin123');
-        if (w.of('dial').length > 0) reached.dial++;
-        if (/number refused/.test(String(finishes(w)[0]?.detail))) reached.refusedNumber++;
-        if (/PAP refused/.test(String(finishes(w)[0]?.detail))) reached.papRefused++;
-      }),
-      { numRuns: 300, seed: 20261205 },
-    );
-    // The properties are not vacuous: this seed reaches call-backs and both refusals.
-    expect(reached.dial, JSON.stringify(reached)).toBeGreaterThan(0);
-    expect(reached.refusedNumber, JSON.stringify(reached)).toBeGreaterThan(0);
-    expect(reached.papRefused, JSON.stringify(reached)).toBeGreaterThan(0);
-  });
+            } else if (a.kind === 'verify') {
+              const r = w.held.shift();
+              if (r) {
+                if (grants(r)) granted = true;
+                w.apply(r);
+              }
+            } else if (a.kind === 'timeout' && w.timerAt !== undefined) w.fire();
+            else if (a.kind === 'carrier') w.apply({ type: 'carrier-lost' });
+            w.settle();
+            if (w.state.tag === 'ppp-callback') expect(w.timerAt).toBeDefined();
+            if (!granted) expect(w.of('record-callback')).toEqual([]);
+          }
+          w.runOut();
+          for (const d of w.of('dial')) {
+            expect(granted).toBe(true);
+            expect(d.number).toMatch(/^123[0-8][0-9]{2,8}$/);
+          }
+          expect(finishes(w).length).toBeLessThanOrEqual(1);
+          if (w.state.tag === 'idle') expect(finishes(w)).toHaveLength(1);
+          else expect(['dialing', 'ppp']).toContain(w.state.tag);
+          expect(logText(w)).not.toContain('cbpin123');
+          if (w.of('dial').length > 0) reached.dial++;
+          if (/number refused/.test(String(finishes(w)[0]?.detail))) reached.refusedNumber++;
+          if (/PAP refused/.test(String(finishes(w)[0]?.detail))) reached.papRefused++;
+        }),
+        { numRuns: 300, seed: 20261205 },
+      );
+      // The properties are not vacuous: this seed reaches call-backs and both refusals.
+      expect(reached.dial, JSON.stringify(reached)).toBeGreaterThan(0);
+      expect(reached.refusedNumber, JSON.stringify(reached)).toBeGreaterThan(0);
+      expect(reached.papRefused, JSON.stringify(reached)).toBeGreaterThan(0);
+    },
+  );
 });
 
 describe('LineReader: the first frame is kept for whoever speaks PPP next', () => {
