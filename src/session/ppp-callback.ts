@@ -26,8 +26,9 @@ import type { CallInfo, Claim, Effect, Input, Phase, State, Step, Transition } f
  * data kept in the session state, so this is a pure transition like the rest of the
  * machine. PAP goes through the 'verify' effect (the dummy hash for an unknown name), or
  * with [radius] the 'radius-auth' effect as the text login's secret, then the lockouts and
- * the rate limits; a number the caller gives in CBCP through the entry's number rules. The engine's one final event ends the state: hang-up and today's
- * call-back, the line to pppd (handoff), or the call's record.
+ * the rate limits; a number the caller gives in CBCP through the entry's number rules. The
+ * engine's one final event ends the state: hang-up and today's call-back, the line to
+ * pppd (handoff), or the call's record.
  */
 
 type PppState = Extract<State, { tag: 'ppp-callback' }>;

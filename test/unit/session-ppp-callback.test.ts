@@ -366,25 +366,7 @@ describe('session: call-back inside PPP', () => {
     start(w);
     expect(w.held).toHaveLength(1); // roamer's right secret, still being checked
     // The peer renegotiates LCP and authenticates again, as cbuser with a wrong secret.
-    w.apply({ type: 'ppp-bytes', data: encodeFrame(LCP, Buffer.from(PPPD_CONFREQ_CALLBACK).fill(2, 1, 2)) });
-    w.settle();
-    const name = Buffer.from('cbuser');
-    const secret = Buffer.from('guess1');
-    const req = Buffer.concat([Buffer.from([name.length]), name, Buffer.from([secret.length]), secret]);
-    w.apply({ type: 'ppp-bytes', data: encodeFrame(PAP, packet(1, 2, req)) });
-    w.settle();
-    expect(w.held).toHaveLength(2);
-    // roamer's success arrives first: it must not authenticate cbuser.
-    w.apply(w.held.shift()!);
-    w.settle();
-    expect(w.client.said).not.toContainEqual('rcvd [PAP AuthAck]');
-    expect(w.of('success')).toEqual([]);
-    w.apply(w.held.shift()!);
-    w.settle();
-    expect(w.client.said).toContainEqual('rcvd [PAP AuthNak] "Authentication failed"');
-    w.runOut();
-    expect(w.of('dial')).toEqual([]);
-    expect(finishes(w)[0]?.detail).toBe('PAP refused: wrong name or secret');
+    secondRequestRefused(w, 'cbuser', 'PAP refused: wrong name or secret');
   });
 
   it('garbage frames at the first prompt: no throw, a deadline all along, one record', () => {
@@ -431,6 +413,29 @@ describe('session: call-back inside PPP', () => {
     expect(finishes(w)[0]?.outcome).toBe('daemon-stopped');
   });
 });
+
+/**
+ * With the first request's check held (a success): the peer renegotiates LCP and asks
+ * again as `name` with a wrong secret. The first answer must not authenticate the second
+ * request; the second refuses it with `detail`.
+ */
+function secondRequestRefused(w: World, name: string, detail: string): void {
+  w.apply({ type: 'ppp-bytes', data: encodeFrame(LCP, Buffer.from(PPPD_CONFREQ_CALLBACK).fill(2, 1, 2)) });
+  w.settle();
+  w.apply({ type: 'ppp-bytes', data: encodeFrame(PAP, papRequest(2, name, 'guess1')) });
+  w.settle();
+  expect(w.held).toHaveLength(2);
+  w.apply(w.held.shift()!);
+  w.settle();
+  expect(w.client.said).not.toContainEqual('rcvd [PAP AuthAck]');
+  expect(w.of('success')).toEqual([]);
+  w.apply(w.held.shift()!);
+  w.settle();
+  expect(w.client.said).toContainEqual('rcvd [PAP AuthNak] "Authentication failed"');
+  w.runOut();
+  expect(w.of('dial')).toEqual([]);
+  expect(finishes(w)[0]?.detail).toBe(detail);
+}
 
 /** A PAP Authenticate-Request. */
 function papRequest(id: number, user: string, secret: string): Buffer {
@@ -633,22 +638,7 @@ describe('session: call-back inside PPP with [radius]', () => {
     w.apply({ type: 'radius-answer', result: accept });
     expect(w.client.said).not.toContainEqual('rcvd [PAP AuthAck]');
     // The peer renegotiates LCP and authenticates again with a wrong secret.
-    w.apply({ type: 'ppp-bytes', data: encodeFrame(LCP, Buffer.from(PPPD_CONFREQ_CALLBACK).fill(2, 1, 2)) });
-    w.settle();
-    w.apply({ type: 'ppp-bytes', data: encodeFrame(PAP, papRequest(2, 'rnum', 'guess1')) });
-    w.settle();
-    expect(w.held).toHaveLength(2);
-    // The first request's Accept arrives first: it must not authenticate the second.
-    w.apply(w.held.shift()!);
-    w.settle();
-    expect(w.client.said).not.toContainEqual('rcvd [PAP AuthAck]');
-    expect(w.of('success')).toEqual([]);
-    w.apply(w.held.shift()!);
-    w.settle();
-    expect(w.client.said).toContainEqual('rcvd [PAP AuthNak] "Authentication failed"');
-    w.runOut();
-    expect(w.of('dial')).toEqual([]);
-    expect(finishes(w)[0]?.detail).toBe('PAP refused: radius: Access-Reject');
+    secondRequestRefused(w, 'rnum', 'PAP refused: radius: Access-Reject');
   });
 
   it("the engine waits for RADIUS's whole budget, not only its own 15 s", () => {
