@@ -172,11 +172,20 @@ for (const bad of ['typescript', 'vitest', 'prettier', '@vitest', '@types']) {
 // a plain interpreter line (env -S is not one lintian or every system accepts).
 const cliPath = join(lib, 'dist/cli.js');
 const [shebang, ...cliRest] = readFileSync(cliPath, 'utf8').split('\n');
-const nodeFlags = (/^#!\/usr\/bin\/env -S node(.*)$/.exec(shebang)?.[1] ?? '').trim();
+const [, envPart = '', flagPart = ''] =
+  /^#!\/usr\/bin\/env -S ((?:[A-Z_]+=\S+\s+)*)node(.*)$/.exec(shebang) ?? [];
+const nodeFlags = flagPart.trim();
+// Environment the shebang sets (glibc's malloc tunables), exported by the wrapper.
+const exports = envPart
+  .trim()
+  .split(/\s+/)
+  .filter(Boolean)
+  .map((a) => `export ${a}\n`)
+  .join('');
 writeFileSync(cliPath, ['#!/usr/bin/node', ...cliRest].join('\n'));
 put(
   'usr/sbin/callbackd',
-  `#!/bin/sh\n# callbackd: the Node.js program in /usr/lib/callbackd (see callbackd(8)).\nexec /usr/bin/node ${nodeFlags ? `${nodeFlags} ` : ''}/usr/lib/callbackd/dist/cli.js "$@"\n`,
+  `#!/bin/sh\n# callbackd: the Node.js program in /usr/lib/callbackd (see callbackd(8)).\n${exports}exec /usr/bin/node ${nodeFlags ? `${nodeFlags} ` : ''}/usr/lib/callbackd/dist/cli.js "$@"\n`,
   0o755,
 );
 chmodSync(cliPath, 0o755);

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -22,3 +22,19 @@ export const REPO = findRepo();
 export const DIST = path.join(REPO, 'dist');
 export const CLI = path.join(DIST, 'cli.js');
 export const STANDIN = path.join(DIST, 'demo', 'pppd-standin.js');
+
+/**
+ * The environment dist/cli.js's `#!/usr/bin/env -S VAR=value ... node` line sets (glibc
+ * malloc tunables), for tools that start the daemon with node directly, as the shipped
+ * wrapper and the shebang do.
+ */
+export function shebangEnv(): Record<string, string> {
+  const first = readFileSync(CLI, 'utf8').split('\n', 1)[0] ?? '';
+  const m = /^#!\/usr\/bin\/env -S ((?:[A-Z_]+=\S+\s+)*)node\b/.exec(first);
+  const env: Record<string, string> = {};
+  for (const a of (m?.[1] ?? '').trim().split(/\s+/).filter(Boolean)) {
+    const i = a.indexOf('=');
+    env[a.slice(0, i)] = a.slice(i + 1);
+  }
+  return env;
+}

@@ -56,9 +56,12 @@ describe('the Debian package', () => {
     expect(conffiles.split('\n')).toContain('/etc/callbackd/callbackd.toml');
     expect(statSync(join(root, 'etc/callbackd/callbackd.toml')).mode & 0o777).toBe(0o600);
     expect(statSync(join(root, 'usr/sbin/callbackd')).mode & 0o777).toBe(0o755);
-    expect(readFileSync(join(root, 'usr/sbin/callbackd'), 'utf8')).toContain(
+    const wrapper = readFileSync(join(root, 'usr/sbin/callbackd'), 'utf8');
+    expect(wrapper).toContain(
       'exec /usr/bin/node --lite-mode --no-expose-wasm --no-memory-reducer /usr/lib/callbackd/dist/cli.js "$@"',
     );
+    // The shebang's malloc tunable (scrypt's 16 MB per check are given back) goes with it.
+    expect(wrapper).toContain('export MALLOC_MMAP_THRESHOLD_=131072\n');
     expect(statSync(join(root, 'var/lib/callbackd')).isDirectory()).toBe(true);
     expect(statSync(join(root, 'var/log/callbackd')).mode & 0o777).toBe(0o750); // postinst ran
     for (const f of [

@@ -27,7 +27,7 @@ import {
 } from '../../src/sim/index.js';
 import { Terminal } from '../../src/sim/terminal.js';
 import { shebangFlags } from './lines.js';
-import { CLI, REPO, STANDIN } from '../paths.js';
+import { CLI, REPO, shebangEnv, STANDIN } from '../paths.js';
 
 /**
  * The seed scenario (the HOWTO's client chat script, real chat(8)) on the simulator,
@@ -293,6 +293,7 @@ interface Running {
 function startCallbackd(cfg: string): Running & { spawnedAt: number[] } {
   const child = spawn(process.execPath, [...shebangFlags(), CLI, 'run', '--config', cfg], {
     stdio: stdioWithoutMasters(['ignore', 'pipe', 'pipe']),
+    env: { ...process.env, ...shebangEnv() },
   });
   let out = '';
   const logFile = process.env.CALLBACKD_BENCH_DAEMON_LOG;

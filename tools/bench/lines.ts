@@ -13,7 +13,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { createExchange, stdioWithoutMasters, serveControl } from '../../src/sim/index.js';
 import { bindTtys, startMgetty, ttyName, unbindTtys, writeMgettyConfig } from './compare.js';
-import { CLI } from '../paths.js';
+import { CLI, shebangEnv } from '../paths.js';
 
 /**
  * Memory, start-up and idle cost of lines: one `callbackd run` process with n lines
@@ -143,6 +143,7 @@ export async function measureLines(
     const t0 = performance.now();
     const child = spawn(process.execPath, [...shebangFlags(), ...nodeArgs, CLI, 'run', '--config', cfg], {
       stdio: stdioWithoutMasters(['ignore', 'pipe', 'pipe']),
+      env: { ...process.env, ...shebangEnv() },
     });
     let stderr = '';
     child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));

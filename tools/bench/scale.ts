@@ -9,7 +9,7 @@ import { createExchange, stdioWithoutMasters, serveControl, type SimModem } from
 import { Terminal } from '../../src/sim/terminal.js';
 import { standinPppToml } from './compare.js';
 import { memOf, shebangFlags } from './lines.js';
-import { CLI } from '../paths.js';
+import { CLI, shebangEnv } from '../paths.js';
 
 /**
  * n lines cycling at once: n callers on their own modems dial n lines of one daemon,
@@ -77,7 +77,7 @@ autoppp_before_callback = true
       [...shebangFlags(), ...nodeArgs, '--import', PROBE, CLI, 'run', '--config', cfg, '--log-level', 'info'],
       {
         stdio: stdioWithoutMasters(['ignore', 'pipe', 'ignore']),
-        env: { ...process.env, CALLBACKD_LAG_FILE: lagFile },
+        env: { ...process.env, ...shebangEnv(), CALLBACKD_LAG_FILE: lagFile },
       },
     );
     try {

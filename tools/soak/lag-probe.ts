@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { getHeapSpaceStatistics } from 'node:v8';
 
 /**
  * Preloaded into the daemon by the soak (`node --import lag-probe.js cli.js run`), so
@@ -19,6 +20,10 @@ if (file) {
       const m = process.memoryUsage();
       const heap = Math.round(m.heapUsed / 1024);
       const external = Math.round(m.external / 1024);
+      // Committed size per V8 space (kB): which one holds RSS that the heap in use does not.
+      const spaces = Object.fromEntries(
+        getHeapSpaceStatistics().map((sp) => [sp.space_name, Math.round(sp.physical_space_size / 1024)]),
+      );
       writeFileSync(
         file,
         JSON.stringify({
@@ -28,6 +33,7 @@ if (file) {
           handles,
           heap,
           external,
+          spaces,
         }),
       );
     } catch {

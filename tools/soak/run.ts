@@ -21,7 +21,7 @@ import {
   type SimEvent,
   type SimModem,
 } from '../../src/sim/index.js';
-import { CLI, STANDIN } from '../paths.js';
+import { CLI, shebangEnv, STANDIN } from '../paths.js';
 
 /**
  * `npm run soak -- --lines 32 --cycles N --seed S [--faults a,b] [--known]`
@@ -213,7 +213,8 @@ interface Daemon {
 function startDaemon(cfg: string, lagFile: string): Daemon {
   const child = spawn(process.execPath, ['--expose-gc', '--import', PROBE, CLI, 'run', '--config', cfg], {
     stdio: stdioWithoutMasters(['ignore', 'pipe', 'pipe']),
-    env: { ...process.env, SOAK_LAG_FILE: lagFile },
+    // As the shebang and the package's wrapper start it (malloc tunables).
+    env: { ...process.env, ...shebangEnv(), SOAK_LAG_FILE: lagFile },
   });
   const log: string[] = [];
   let partial = '';
