@@ -89,12 +89,6 @@ export function configWarnings(cfg: Config, consoles: ReadonlySet<string> = new 
         message: 'no line has ppp_callback = true, so this call-back inside PPP is never offered',
       });
     }
-    if (c.ppp && cfg.radius) {
-      out.push({
-        key: `callbacks[${i}].ppp`,
-        message: "PAP inside PPP is checked against the entry's pin_hash only, not by RADIUS",
-      });
-    }
   });
   const ringBack = cfg.callbacks.some((c) => c.trigger === 'ring');
   cfg.lines.forEach((l, i) => {

@@ -346,7 +346,9 @@ export class LineSession {
   }
 
   /** Asks RADIUS about a login; no server (or no [radius] open) is `unavailable`, logged. */
-  private async radiusAuth(e: Extract<Effect, { do: 'radius-auth' }>): Promise<Input> {
+  private async radiusAuth(
+    e: Extract<Effect, { do: 'radius-auth' }>,
+  ): Promise<Extract<Input, { type: 'radius-answer' }>> {
     const radius = this.deps.radius?.();
     const s = this.state;
     const call = 'call' in s ? s.call : undefined;
@@ -473,7 +475,16 @@ export class LineSession {
         this.push({ type: 'hung-up' }, this.generation);
         return;
       case 'radius-auth':
-        void this.background(generation, () => this.radiusAuth(e));
+        // PAP inside PPP (`ref`): the answer carries its request, as a 'verify' with `ref` does.
+        if (e.ref !== undefined) {
+          const ref = e.ref;
+          // A question that throws is "no answer": no stray input may reach a later call.
+          const unavailable = { type: 'radius-answer', result: { kind: 'unavailable' } } as const;
+          void this.background(undefined, async () => ({
+            ...(await this.radiusAuth(e).catch(() => unavailable)),
+            ref,
+          }));
+        } else void this.background(generation, () => this.radiusAuth(e));
         return;
       case 'ppp':
         this.readerOn = false;
@@ -605,7 +616,8 @@ export class LineSession {
     const s = this.state;
     const call = 'call' in s ? s.call : undefined;
     const r = this.deps.radius?.();
-    if (!autoPpp || !call?.callback || !r?.pppd) return undefined;
+    // The second leg, or a PPP user RADIUS accepted inside PPP on the first leg.
+    if (!autoPpp || !(call?.callback || call?.radiusUser) || !r?.pppd) return undefined;
     return { plugin: r.config.pppdPlugin, configFile: r.pppd.configFile, multiSessionId: call.callId };
   }
 

@@ -556,7 +556,9 @@ function onRadiusAnswer(
 
 function onVerifying(state: Extract<State, { tag: 'verifying' }>, input: Input, ctx: MachineContext): Step {
   if (input.type === 'carrier-lost') return lost(state, input);
-  if (input.type === 'radius-answer') return onRadiusAnswer(state, input, ctx);
+  // An answer with `ref` belongs to PAP inside PPP (ppp-callback.ts), never to this login.
+  if (input.type === 'radius-answer')
+    return input.ref === undefined ? onRadiusAnswer(state, input, ctx) : none();
   // Only a RADIUS question arms this state's timer: its answer is overdue.
   if (input.type === 'timeout') {
     return refuse(state, ctx, lastShown(state.call), 'radius: no answer in time', RADIUS_UNAVAILABLE, false);
@@ -711,7 +713,7 @@ function onPpp(state: Extract<State, { tag: 'ppp' }>, input: Input): Step {
 /** The steps call-back inside PPP (ppp-callback.ts) ends in. */
 const PARTS: MachineParts = {
   teardown: (call, outcome, cause, detail) => teardown(call, outcome, cause, detail),
-  startPpp: (call, claim, autoPpp) => startPpp(call, claim, autoPpp),
+  startPpp: (call, claim, autoPpp, pppdOptions) => startPpp(call, claim, autoPpp, pppdOptions),
   claimFor: (id, phase, call, ctx) => claimFor(id, phase, call, ctx as MachineContext),
   failureKeys,
   unknownName: UNKNOWN_NAME,

@@ -1,6 +1,7 @@
 import type { CallbackEntry, Config, LineConfig } from '../config/types.js';
 import type { Outcome, TerminateCause } from '../call-end.js';
 import { identify, resolveCallback } from '../policy/index.js';
+import { decide as radiusDecide, type Decision } from '../radius/decide.js';
 import {
   deframe,
   encodeSends,
@@ -23,10 +24,11 @@ import type { CallInfo, Claim, Effect, Input, Phase, State, Step, Transition } f
  * Call-back inside PPP on the first leg (docs/ppp-callback.md). On a line with
  * `ppp_callback`, PPP frames at the first login go to the PPP engine, whose state is plain
  * data kept in the session state, so this is a pure transition like the rest of the
- * machine. PAP goes through the 'verify' effect (the dummy hash for an unknown name), the
- * lockouts and the rate limits; a number the caller gives in CBCP through the entry's
- * number rules. The engine's one final event ends the state: hang-up and today's
- * call-back, the line to pppd (handoff), or the call's record.
+ * machine. PAP goes through the 'verify' effect (the dummy hash for an unknown name), or
+ * with [radius] the 'radius-auth' effect as the text login's secret, then the lockouts and
+ * the rate limits; a number the caller gives in CBCP through the entry's number rules. The
+ * engine's one final event ends the state: hang-up and today's call-back, the line to
+ * pppd (handoff), or the call's record.
  */
 
 type PppState = Extract<State, { tag: 'ppp-callback' }>;
@@ -43,7 +45,12 @@ export interface PppCallbackContext {
 /** The machine's own steps this part ends in (passed in: machine.ts imports this file). */
 export interface MachineParts {
   teardown(call: CallInfo, outcome: Outcome, cause: TerminateCause, detail?: string): Transition;
-  startPpp(call: CallInfo, claim: Extract<Claim, { kind: 'ppp' }> | undefined, autoPpp: boolean): Transition;
+  startPpp(
+    call: CallInfo,
+    claim: Extract<Claim, { kind: 'ppp' }> | undefined,
+    autoPpp: boolean,
+    pppdOptions?: string[],
+  ): Transition;
   claimFor(id: Identity, phase: Phase, call: CallInfo, ctx: PppCallbackContext): Claim;
   failureKeys(call: CallInfo, name?: string): string[];
   /** The name as logged and recorded for an identity nobody configured. */
@@ -74,8 +81,19 @@ function magicSource(call: CallInfo, now: number): () => number {
 
 const noEntry = (): NumberCheck => ({ ok: false, reason: 'no call-back entry' });
 
+/**
+ * With [radius] the decision may wait for every server and retransmission (the text
+ * login's budget, plus a second): the engine's decision deadline is at least that.
+ */
+function engineConfig(ctx: PppCallbackContext): EngineConfig {
+  const r = ctx.config.radius;
+  if (!r) return PPP_ENGINE_CONFIG;
+  const budget = r.servers.length * (r.retries + 1) * r.timeoutMs + 1_000;
+  return { ...PPP_ENGINE_CONFIG, decideMs: Math.max(PPP_ENGINE_CONFIG.decideMs, budget) };
+}
+
 function engineCtx(call: CallInfo, ctx: PppCallbackContext, check = noEntry as EngineContext['checkNumber']) {
-  return { now: ctx.now, config: PPP_ENGINE_CONFIG, random: magicSource(call, ctx.now), checkNumber: check };
+  return { now: ctx.now, config: engineConfig(ctx), random: magicSource(call, ctx.now), checkNumber: check };
 }
 
 /** PPP frames at the first login of a line with ppp_callback: the engine takes the line. */
@@ -108,6 +126,11 @@ export function onPppCallback(
       // peer renegotiated since (another name, say), nor one of another call.
       if (input.ref !== state.papRef || state.engine.phase !== 'deciding' || !state.claim) return none();
       return decide({ ...state, papRef: undefined }, input.ok, ctx, parts);
+    case 'radius-answer':
+      // The same matching: only the answer to the request RADIUS was asked about.
+      if (input.ref === undefined || input.ref !== state.papRef) return none();
+      if (state.engine.phase !== 'deciding' || !state.claim) return none();
+      return onRadius({ ...state, papRef: undefined }, input, ctx, parts);
     case 'carrier-lost':
       // A caller that hangs up instead of ending LCP has asked for the call-back all the same.
       if (state.agreed && state.entry) return dropForCallback(state, state.entry, state.agreed, []);
@@ -237,7 +260,7 @@ function settle(
           event: 'ppp-callback-handoff',
           fields: { reason: ev.reason },
         };
-        return withEffects(parts.startPpp(s.call, claim, true), [...effects, log]);
+        return withEffects(parts.startPpp(s.call, claim, true, s.pppdOptions), [...effects, log]);
       }
       case 'failed':
         // Agreed, then the link did not end in order: the caller asked all the same.
@@ -309,7 +332,7 @@ function withEffects(t: Transition, before: Effect[]): Transition {
 }
 
 function timerFor(s: PppState, ctx: PppCallbackContext): Effect {
-  const at = wakeAt(s.engine, PPP_ENGINE_CONFIG) ?? ctx.now;
+  const at = wakeAt(s.engine, engineConfig(ctx)) ?? ctx.now;
   return { do: 'timer', ms: Math.max(0, at - ctx.now) };
 }
 
@@ -337,6 +360,17 @@ function askVerify(
   const papCount = (s.papCount ?? 0) + 1;
   const papRef = `${call.callId}:pap${papCount}`;
   const next: PppState = { ...s, call, claim, papCount, papRef };
+  const request: Effect = { do: 'log', level: 'info', event: 'ppp-pap-request', fields: { login: shown } };
+  // With [radius], RADIUS decides as for the text login's secret; a locked-out name or
+  // caller ID is not asked about (the local check below refuses it).
+  if (ctx.config.radius && name !== '' && !ctx.isLocked(parts.failureKeys(call, shown))) {
+    return to(next, [
+      ...effects,
+      request,
+      { do: 'radius-auth', name, secret, leg: 1, hash, ref: papRef },
+      timerFor(next, ctx),
+    ]);
+  }
   // An unknown name is checked against the dummy hash (hash undefined), as at the text login.
   return to(next, [
     ...effects,
@@ -346,38 +380,62 @@ function askVerify(
   ]);
 }
 
+/** What PAP may offer an entry: its CBCP types and number, or why it may not. */
+type Offer = { ok: true; decision: PapDecision; entry?: CallbackEntry } | { ok: false; why: string };
+
+/**
+ * The call-back an entry may negotiate: its [callbacks.ppp] types, the admin type only
+ * when its stored number resolves, and the rate limits for that number. `ppp` overrides the
+ * entry's table (a number from RADIUS is offered as the administrator-defined type).
+ */
+function offerFor(e: CallbackEntry, ppp: NonNullable<CallbackEntry['ppp']>, ctx: PppCallbackContext): Offer {
+  const admin = e.callerSupplies ? undefined : resolveCallback(e);
+  const limit = admin?.ok ? ctx.rateCheck(e.name, admin.dial) : { ok: true as const };
+  if (admin && !admin.ok) return { ok: false, why: `stored number unusable: ${admin.reason}` };
+  if (!limit.ok) return { ok: false, why: `rate limited: ${limit.reason}` };
+  const types = ppp.types.filter((t) => t !== 'admin' || admin?.ok);
+  return {
+    ok: true,
+    entry: e,
+    decision: {
+      ok: true,
+      callback: {
+        types,
+        ...(admin?.ok && types.includes('admin') ? { adminNumber: admin.dial } : {}),
+        withoutCbcp: ppp.withoutCbcp,
+      },
+    },
+  };
+}
+
 function decide(s: PppState, ok: boolean, ctx: PppCallbackContext, parts: MachineParts): Step {
   const claim = s.claim!;
   const shown = s.call.logins.at(-1);
   const keys = parts.failureKeys(s.call, shown);
-  let decision: PapDecision = { ok: false };
-  let entry: CallbackEntry | undefined;
-  let why = 'wrong name or secret';
-  if (ok && claim.kind !== 'unknown' && ctx.isLocked(keys)) why = 'locked out';
-  else if (ok && claim.kind === 'ppp') decision = { ok: true };
-  else if (ok && claim.kind === 'callback' && claim.entry.ppp) {
-    const e = claim.entry;
-    const ppp = claim.entry.ppp;
-    const admin = e.callerSupplies ? undefined : resolveCallback(e);
-    const limit = admin?.ok ? ctx.rateCheck(e.name, admin.dial) : { ok: true as const };
-    if (admin && !admin.ok) why = `stored number unusable: ${admin.reason}`;
-    else if (!limit.ok) why = `rate limited: ${limit.reason}`;
-    else {
-      entry = e;
-      const types = ppp.types.filter((t) => t !== 'admin' || admin?.ok);
-      decision = {
-        ok: true,
-        callback: {
-          types,
-          ...(admin?.ok && types.includes('admin') ? { adminNumber: admin.dial } : {}),
-          withoutCbcp: ppp.withoutCbcp,
-        },
-      };
-    }
-  }
+  let offer: Offer = { ok: false, why: 'wrong name or secret' };
+  if (ok && claim.kind !== 'unknown' && ctx.isLocked(keys)) offer = { ok: false, why: 'locked out' };
+  else if (ok && claim.kind === 'ppp') offer = { ok: true, decision: { ok: true } };
+  else if (ok && claim.kind === 'callback' && claim.entry.ppp)
+    offer = offerFor(claim.entry, claim.entry.ppp, ctx);
   // A rate limit refuses the call-back, not the credentials: no lockout count for it.
-  const counted = decision.ok || !why.startsWith('rate limited');
-  const effects: Effect[] = decision.ok
+  const counted = offer.ok || !offer.why.startsWith('rate limited');
+  return conclude(s, offer, counted, keys, ctx, parts);
+}
+
+/**
+ * PAP decided: the lockout count (`counted` for a refusal), the log line and the engine's
+ * pap-result (Authenticate-Ack and CBCP, or Nak and LCP Terminate).
+ */
+function conclude(
+  s: PppState,
+  offer: Offer,
+  counted: boolean,
+  keys: string[],
+  ctx: PppCallbackContext,
+  parts: MachineParts,
+): Transition {
+  const shown = s.call.logins.at(-1);
+  const effects: Effect[] = offer.ok
     ? [
         { do: 'success', keys },
         { do: 'log', level: 'info', event: 'ppp-pap-accepted', fields: { login: shown } },
@@ -388,10 +446,71 @@ function decide(s: PppState, ok: boolean, ctx: PppCallbackContext, parts: Machin
           do: 'log',
           level: 'notice',
           event: 'login-refused',
-          fields: { login: shown, reason: why, via: 'pap' },
+          fields: { login: shown, reason: offer.why, via: 'pap' },
         },
       ];
-  const next: PppState = { ...s, entry, refused: decision.ok ? s.refused : `PAP refused: ${why}` };
+  const next: PppState = offer.ok
+    ? { ...s, entry: offer.entry }
+    : { ...s, entry: undefined, refused: `PAP refused: ${offer.why}` };
+  const decision: PapDecision = offer.ok ? offer.decision : { ok: false };
   const step = run(next, [{ type: 'pap-result', decision }], ctx, parts);
   return to(step.state, [...effects, ...step.effects]);
+}
+
+/**
+ * RADIUS answered the PAP request: decide() says what the answer means, exactly as for the
+ * text login's secret. An Access-Reject counts towards the lockouts; no answer refuses
+ * without counting (unless local_fallback lets the local check decide); an Accept with
+ * Callback-Number or Callback-Id gets CBCP with that entry, one without is a PPP user.
+ */
+function onRadius(
+  s: PppState,
+  input: Extract<Input, { type: 'radius-answer' }>,
+  ctx: PppCallbackContext,
+  parts: MachineParts,
+): Step {
+  const name = radiusName(s);
+  const d: Decision = radiusDecide(input.result, {
+    leg: 1,
+    name,
+    callbacks: ctx.config.callbacks,
+    localFallback: ctx.config.radius?.localFallback ?? 'never',
+    pppOnFirstLeg: ctx.config.pppd.autoPppBeforeCallback,
+  });
+  if (d.kind === 'local') return decide(s, input.localOk === true, ctx, parts);
+  const shown = s.call.logins.at(-1);
+  if (d.kind === 'refuse') {
+    const offer: Offer = { ok: false, why: `radius: ${d.reason}` };
+    return conclude(s, offer, d.countFailure, parts.failureKeys(s.call, shown), ctx, parts);
+  }
+  // Accepted: the name is a real one now, so it may be logged and recorded.
+  const call = { ...s.call, radiusUser: name, logins: [...s.call.logins.slice(0, -1), name] };
+  const keys = parts.failureKeys(call, name);
+  const accepted: PppState = { ...s, call };
+  if (d.kind === 'ppp') {
+    const claim: Claim = { kind: 'ppp', user: d.user };
+    const offer: Offer = { ok: true, decision: { ok: true } };
+    return conclude({ ...accepted, claim, pppdOptions: d.pppdOptions }, offer, true, keys, ctx, parts);
+  }
+  const fromRadius = input.result.kind === 'accept' && !!input.result.callbackNumber;
+  const e = d.entry;
+  let offer: Offer;
+  if (fromRadius) {
+    // RADIUS's number (normalised and checked as a stored one) is the administrator-defined type.
+    const ppp = {
+      types: ['admin' as const],
+      withoutCbcp: e.ppp?.withoutCbcp ?? 'refuse',
+      maxDelayMs: e.ppp?.maxDelayMs ?? 0,
+    };
+    offer = offerFor({ ...e, ppp }, ppp, ctx);
+  } else if (e.ppp) offer = offerFor(e, e.ppp, ctx);
+  else offer = { ok: false, why: `radius: Callback-Id entry "${e.name}" has no [callbacks.ppp]` };
+  const counted = false; // RADIUS accepted the secret: a refusal here is the configuration's
+  return conclude({ ...accepted, claim: { kind: 'callback', entry: e } }, offer, counted, keys, ctx, parts);
+}
+
+/** The name RADIUS is asked about: the PAP name as the claim holds it. */
+function radiusName(s: PppState): string {
+  const c = s.claim!;
+  return c.kind === 'callback' ? c.entry.name : c.kind === 'ppp' ? c.user.name : c.name;
 }

@@ -65,6 +65,8 @@ export interface PppCallbackState {
   papCount?: number;
   /** The entry whose call-back is negotiated, once PAP succeeded. */
   entry?: CallbackEntry;
+  /** pppd options from an Access-Accept (maxconnect, idle), for a hand-over to pppd. */
+  pppdOptions?: string[];
   /** Agreed in CBCP: the number to dial and the caller's delay in seconds. */
   agreed?: { number: string; delay: number };
   /** Why the caller was refused (credentials or number): the record's User-Error. */
@@ -132,8 +134,12 @@ export type Input =
   | { type: 'verified'; ok: boolean }
   /** The result of a 'verify' with `ref` (PAP inside PPP): valid whatever the state's generation. */
   | { type: 'pap-verified'; ok: boolean; ref: string }
-  /** RADIUS answered the login ('radius-auth'); `localOk` is the local check, made only when no server answered. */
-  | { type: 'radius-answer'; result: AuthResult; localOk?: boolean }
+  /**
+   * RADIUS answered the login ('radius-auth'); `localOk` is the local check, made only when
+   * no server answered. With `ref` (PAP inside PPP) it is matched by the request, not the
+   * state's generation, as 'pap-verified' is.
+   */
+  | { type: 'radius-answer'; result: AuthResult; localOk?: boolean; ref?: string }
   | { type: 'hung-up' }
   | { type: 'dialed'; result: DialResult }
   | {
@@ -168,9 +174,9 @@ export type Effect =
   /**
    * Asks RADIUS about a login (src/radius authenticate()); the answer comes back as
    * 'radius-answer'. `hash` is the local check, used only when no server answers and
-   * [radius] local_fallback allows it.
+   * [radius] local_fallback allows it. `ref`: PAP inside PPP, answered with that `ref`.
    */
-  | { do: 'radius-auth'; name: string; secret: string; leg: Phase; hash: string | undefined }
+  | { do: 'radius-auth'; name: string; secret: string; leg: Phase; hash: string | undefined; ref?: string }
   | { do: 'hangup' }
   | { do: 'dial'; number: string }
   | { do: 'ppp'; user?: PppUser; autoPpp: boolean; pppdOptions?: string[] }

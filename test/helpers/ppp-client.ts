@@ -1,4 +1,5 @@
 import { Deframer, encodeFrame } from '../../src/ppp/engine/index.js';
+import type { Terminal } from '../../src/sim/terminal.js';
 import { CBCP, hex, LCP, packet, PAP, PPPD_CONFREQ_CALLBACK, PPPD_CONFREQ_PLAIN } from './ppp-peer.js';
 
 /**
@@ -128,4 +129,23 @@ export class PppClient {
       this.send(LCP, 5, 2, Buffer.from('Call me back, please'));
     }
   }
+}
+
+/**
+ * The caller's client talks PPP over the first leg (a simulator port after CONNECT) until
+ * it "exits" (or `until` holds). Every wait is on a frame.
+ */
+export async function firstLeg(
+  port: Terminal,
+  opts: PppClientOptions,
+  until: (c: PppClient) => boolean = (c) => c.done,
+): Promise<PppClient> {
+  const client = new PppClient(opts, (b) => void port.write(b));
+  await port.write(client.firstFrame());
+  while (!until(client)) {
+    // One frame at a time, flags included; text before it (the prompt) goes to the deframer as noise.
+    const got = await port.expect(/\x7e[^\x7e]+\x7e/, 20_000);
+    client.receive(Buffer.from(got, 'latin1'));
+  }
+  return client;
 }

@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/types.js';
 import { hashSecret } from '../../src/policy/index.js';
-import type { Terminal } from '../../src/sim/terminal.js';
 import {
   CALLER,
   PASSWORD,
@@ -13,7 +12,7 @@ import {
   type Bench,
 } from '../helpers/bench.js';
 import { testEntry } from '../helpers/config.js';
-import { PppClient, type PppClientOptions } from '../helpers/ppp-client.js';
+import { firstLeg, type PppClient } from '../helpers/ppp-client.js';
 
 // Call-back inside PPP through the whole daemon on the simulator: the caller's modem dials
 // in, a scripted pppd-like client (test/helpers/ppp-client.ts) speaks LCP, PAP and CBCP to
@@ -48,22 +47,6 @@ async function pppBench(withoutCbcp: 'refuse' | 'pppd' = 'refuse'): Promise<Benc
       }),
     ],
   }));
-}
-
-/** The caller's client talks PPP over the first leg until it "exits" (or `until` holds). */
-async function firstLeg(
-  port: Terminal,
-  opts: PppClientOptions,
-  until: (c: PppClient) => boolean = (c) => c.done,
-): Promise<PppClient> {
-  const client = new PppClient(opts, (b) => void port.write(b));
-  await port.write(client.firstFrame());
-  while (!until(client)) {
-    // One frame at a time, flags included; text before it (the prompt) goes to the deframer as noise.
-    const got = await port.expect(/\x7e[^\x7e]+\x7e/, 20_000);
-    client.receive(Buffer.from(got, 'latin1'));
-  }
-  return client;
 }
 
 const commands = (b: Bench, re: RegExp) =>

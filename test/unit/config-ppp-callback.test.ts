@@ -132,4 +132,17 @@ describe('config: call-back inside PPP', () => {
     const fine = configWarnings(parseConfig(base(CBUSER), 'cb.toml'));
     expect(fine.filter((w) => /ppp/.test(w.key))).toEqual([]);
   });
+
+  it('does not warn about [callbacks.ppp] with [radius]: PAP inside PPP goes to RADIUS', () => {
+    const radius = `
+[radius]
+secret_file = "/etc/callbackd/radius.secret"
+
+[[radius.servers]]
+address = "192.0.2.1"
+`;
+    const cfg = parseConfig(base(CBUSER + radius), 'cb.toml');
+    expect(cfg.radius).toBeDefined();
+    expect(configWarnings(cfg).filter((w) => /ppp/.test(w.key))).toEqual([]);
+  });
 });

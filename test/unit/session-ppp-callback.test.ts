@@ -7,6 +7,8 @@ import { LineReader } from '../../src/login/index.js';
 import { Deframer, encodeFrame } from '../../src/ppp/engine/index.js';
 import { testConfig, testEntry, testLine, testUser } from '../helpers/config.js';
 import { PppClient, type PppClientOptions } from '../helpers/ppp-client.js';
+import { testRadiusConfig } from '../helpers/radius-config.js';
+import type { AuthResult } from '../../src/radius/auth.js';
 import { CBCP, LCP, packet, PAP, PPPD_CONFREQ_CALLBACK } from '../helpers/ppp-peer.js';
 
 // Call-back inside PPP through the session machine: a scripted pppd-like client on one
@@ -48,6 +50,8 @@ interface World {
   /** Verifications held back by the test (when `holdVerify`). */
   held: Input[];
   holdVerify: boolean;
+  /** With [radius]: the scripted RADIUS server (name, secret) -> answer. */
+  radius?: (name: string, secret: string) => AuthResult;
   apply(input: Input): void;
   settle(): void;
   fire(): void;
@@ -103,6 +107,24 @@ function world(client: PppClientOptions, config: Partial<Config> = {}, line = { 
           const result: Input = e.ref ? { type: 'pap-verified', ok, ref: e.ref } : { type: 'verified', ok };
           if (w.holdVerify) w.held.push(result);
           else inbox.push(result);
+        }
+        if (e.do === 'radius-auth') {
+          if (!w.radius) throw new Error('radius-auth without a scripted RADIUS server');
+          const result = w.radius(e.name, e.secret);
+          // The local check, made only when no server answered (as the line session does).
+          const localOk =
+            result.kind === 'unavailable' && cfg.radius?.localFallback === 'unavailable'
+              ? (e.hash === PIN_HASH && e.secret === 'cbpin123') ||
+                (e.hash === PPP_HASH && e.secret === 'pppsecret')
+              : undefined;
+          const answer: Input = {
+            type: 'radius-answer',
+            result,
+            ...(localOk === undefined ? {} : { localOk }),
+            ...(e.ref === undefined ? {} : { ref: e.ref }),
+          };
+          if (w.holdVerify) w.held.push(answer);
+          else inbox.push(answer);
         }
         if (e.do === 'hangup') inbox.push({ type: 'hung-up' });
       }
@@ -344,25 +366,7 @@ describe('session: call-back inside PPP', () => {
     start(w);
     expect(w.held).toHaveLength(1); // roamer's right secret, still being checked
     // The peer renegotiates LCP and authenticates again, as cbuser with a wrong secret.
-    w.apply({ type: 'ppp-bytes', data: encodeFrame(LCP, Buffer.from(PPPD_CONFREQ_CALLBACK).fill(2, 1, 2)) });
-    w.settle();
-    const name = Buffer.from('cbuser');
-    const secret = Buffer.from('guess1');
-    const req = Buffer.concat([Buffer.from([name.length]), name, Buffer.from([secret.length]), secret]);
-    w.apply({ type: 'ppp-bytes', data: encodeFrame(PAP, packet(1, 2, req)) });
-    w.settle();
-    expect(w.held).toHaveLength(2);
-    // roamer's success arrives first: it must not authenticate cbuser.
-    w.apply(w.held.shift()!);
-    w.settle();
-    expect(w.client.said).not.toContainEqual('rcvd [PAP AuthAck]');
-    expect(w.of('success')).toEqual([]);
-    w.apply(w.held.shift()!);
-    w.settle();
-    expect(w.client.said).toContainEqual('rcvd [PAP AuthNak] "Authentication failed"');
-    w.runOut();
-    expect(w.of('dial')).toEqual([]);
-    expect(finishes(w)[0]?.detail).toBe('PAP refused: wrong name or secret');
+    secondRequestRefused(w, 'cbuser', 'PAP refused: wrong name or secret');
   });
 
   it('garbage frames at the first prompt: no throw, a deadline all along, one record', () => {
@@ -410,6 +414,29 @@ describe('session: call-back inside PPP', () => {
   });
 });
 
+/**
+ * With the first request's check held (a success): the peer renegotiates LCP and asks
+ * again as `name` with a wrong secret. The first answer must not authenticate the second
+ * request; the second refuses it with `detail`.
+ */
+function secondRequestRefused(w: World, name: string, detail: string): void {
+  w.apply({ type: 'ppp-bytes', data: encodeFrame(LCP, Buffer.from(PPPD_CONFREQ_CALLBACK).fill(2, 1, 2)) });
+  w.settle();
+  w.apply({ type: 'ppp-bytes', data: encodeFrame(PAP, papRequest(2, name, 'guess1')) });
+  w.settle();
+  expect(w.held).toHaveLength(2);
+  w.apply(w.held.shift()!);
+  w.settle();
+  expect(w.client.said).not.toContainEqual('rcvd [PAP AuthAck]');
+  expect(w.of('success')).toEqual([]);
+  w.apply(w.held.shift()!);
+  w.settle();
+  expect(w.client.said).toContainEqual('rcvd [PAP AuthNak] "Authentication failed"');
+  w.runOut();
+  expect(w.of('dial')).toEqual([]);
+  expect(finishes(w)[0]?.detail).toBe(detail);
+}
+
 /** A PAP Authenticate-Request. */
 function papRequest(id: number, user: string, secret: string): Buffer {
   const n = Buffer.from(user);
@@ -422,6 +449,228 @@ function cbcpUser(id: number, number: string): Buffer {
   const addr = Buffer.concat([Buffer.from(number, 'latin1'), Buffer.from([0])]);
   return packet(2, id, Buffer.concat([Buffer.from([2, 4 + addr.length, 3, 1]), addr]));
 }
+
+/**
+ * A scripted RADIUS server: `cbpin123` is the secret of every name it knows; `radiususer`
+ * is a PPP user (Framed-User), `rnum` gets a Callback-Number, `byid` a Callback-Id naming
+ * `cbuser`, `plainid` a Callback-Id naming an entry without [callbacks.ppp].
+ */
+function radiusServer(name: string, secret: string): AuthResult {
+  if (secret !== 'cbpin123') return { kind: 'reject' };
+  switch (name) {
+    case 'radiususer':
+      return { kind: 'accept', serviceType: 'framed', sessionTimeout: 3600, idleTimeout: 600 };
+    case 'rnum':
+      return { kind: 'accept', serviceType: 'callback-framed', callbackNumber: '+4930777888' };
+    case 'rbad':
+      return { kind: 'accept', serviceType: 'callback-framed', callbackNumber: '123;ATH' };
+    case 'byid':
+      return { kind: 'accept', serviceType: 'callback-framed', callbackId: 'cbuser' };
+    case 'plainid':
+      return { kind: 'accept', serviceType: 'callback-framed', callbackId: 'call' };
+    default:
+      return { kind: 'reject' };
+  }
+}
+
+function radiusWorld(client: PppClientOptions, config: Partial<Config> = {}, server = radiusServer): World {
+  const w = world(client, { radius: testRadiusConfig(), ...config });
+  w.radius = server;
+  return w;
+}
+
+describe('session: call-back inside PPP with [radius]', () => {
+  it('PAP goes to RADIUS, not to the local hash; an Accept with Callback-Number gets CBCP type 3 with that number, normalised', () => {
+    const w = start(radiusWorld({ user: 'rnum', secret: 'cbpin123', callback: '' }));
+    expect(w.of('verify')).toEqual([]);
+    expect(w.of('radius-auth')).toEqual([
+      { do: 'radius-auth', name: 'rnum', secret: 'cbpin123', leg: 1, hash: undefined, ref: 'c1:pap1' },
+    ]);
+    expect(w.client.said).toContainEqual('rcvd [PAP AuthAck]');
+    expect(w.client.said).toContainEqual('rcvd [CBCP Request id=0x1] types 3');
+    expect(w.client.exitCode).toBe(14);
+    expect(w.of('record-callback')).toEqual([
+      { do: 'record-callback', entry: 'rnum', number: '004930777888' },
+    ]);
+    expect(w.of('success')).toEqual([{ do: 'success', keys: ['name:rnum', 'cid:0301234'] }]);
+    w.runOut();
+    expect(w.state).toMatchObject({ tag: 'dialing', number: '004930777888' });
+    expect(w.of('dial')).toEqual([{ do: 'dial', number: '004930777888' }]);
+    expect(w.state.tag === 'dialing' && w.state.call).toMatchObject({ radiusUser: 'rnum', logins: ['rnum'] });
+    expect(logText(w)).not.toContain('cbpin123');
+  });
+
+  it('a caller asking for its own number (type 2) still gets only the RADIUS number (type 3)', () => {
+    const w = start(radiusWorld({ user: 'rnum', secret: 'cbpin123', callback: '123456' }));
+    expect(w.client.said).toContainEqual('rcvd [CBCP Request id=0x1] types 3');
+    w.runOut();
+    expect(w.of('dial')).toEqual([{ do: 'dial', number: '004930777888' }]);
+  });
+
+  it('an Accept with a Callback-Id gets CBCP with that entry and its [callbacks.ppp] types', () => {
+    const w = start(radiusWorld({ user: 'byid', secret: 'cbpin123', callback: '', delay: 0 }));
+    expect(w.client.said).toContainEqual('rcvd [CBCP Request id=0x1] types 3');
+    expect(w.of('record-callback')).toEqual([{ do: 'record-callback', entry: 'cbuser', number: '5376443' }]);
+    w.fire(); // announcing -> dropping -> callback-wait: the entry's delay (2 s)
+    expect(w.timerAt! - w.now).toBe(2_000);
+    w.runOut();
+    expect(w.of('dial')).toEqual([{ do: 'dial', number: '5376443' }]);
+  });
+
+  it('a Callback-Id naming an entry without [callbacks.ppp]: refused, not counted, no ATD', () => {
+    const w = start(radiusWorld({ user: 'plainid', secret: 'cbpin123', callback: '' }));
+    expect(w.client.exitCode).toBe(19);
+    w.runOut();
+    expect(w.of('dial')).toEqual([]);
+    expect(w.of('failure')).toEqual([]);
+    expect(finishes(w)[0]?.detail).toContain('has no [callbacks.ppp]');
+  });
+
+  it('a Callback-Number that is not dialable is refused before any ATD', () => {
+    const w = start(radiusWorld({ user: 'rbad', secret: 'cbpin123', callback: '' }));
+    expect(w.client.exitCode).toBe(19);
+    w.runOut();
+    expect(w.of('dial')).toEqual([]);
+    expect(w.of('record-callback')).toEqual([]);
+    expect(finishes(w)[0]?.detail).toBe('PAP refused: radius: Callback-Number is not dialable');
+  });
+
+  it('an Access-Reject: Authenticate-Nak, the failure counted, no ATD, one User-Error record', () => {
+    // cbuser's local PIN is right, but RADIUS decides.
+    const w = start(
+      radiusWorld({ user: 'cbuser', secret: 'cbpin123', callback: '' }, {}, () => ({ kind: 'reject' })),
+    );
+    expect(w.of('verify')).toEqual([]);
+    expect(w.client.said).toContainEqual('rcvd [PAP AuthNak] "Authentication failed"');
+    expect(w.client.exitCode).toBe(19);
+    w.runOut();
+    expect(w.of('failure')).toEqual([{ do: 'failure', keys: ['name:cbuser', 'cid:0301234'] }]);
+    expect(w.of('dial')).toEqual([]);
+    expect(finishes(w)).toHaveLength(1);
+    expect(finishes(w)[0]).toMatchObject({
+      outcome: 'ppp-callback-failed',
+      terminateCause: 'User-Error',
+      detail: 'PAP refused: radius: Access-Reject',
+    });
+  });
+
+  it('an unknown name rejected by RADIUS is recorded as UNKNOWN and counted by caller ID', () => {
+    const w = start(radiusWorld({ user: 'nobody', secret: 'guess', callback: '' }));
+    expect(w.of('radius-auth')[0]?.name).toBe('nobody');
+    w.runOut();
+    expect(w.of('failure')).toEqual([{ do: 'failure', keys: ['cid:0301234'] }]);
+    expect(finishes(w)[0]?.call?.logins).toEqual(['UNKNOWN']);
+  });
+
+  it('no server answering: refused, not counted, no ATD', () => {
+    const w = start(
+      radiusWorld({ user: 'cbuser', secret: 'cbpin123', callback: '' }, {}, () => ({ kind: 'unavailable' })),
+    );
+    expect(w.client.exitCode).toBe(19);
+    w.runOut();
+    expect(w.of('failure')).toEqual([]);
+    expect(w.of('dial')).toEqual([]);
+    expect(finishes(w)[0]?.detail).toBe('PAP refused: radius: no RADIUS server answered');
+  });
+
+  it('no server answering with local_fallback = "unavailable": the local pin_hash decides', () => {
+    const w = start(
+      radiusWorld(
+        { user: 'cbuser', secret: 'cbpin123', callback: '' },
+        { radius: testRadiusConfig({ localFallback: 'unavailable' }) },
+        () => ({ kind: 'unavailable' }),
+      ),
+    );
+    expect(w.client.exitCode).toBe(14);
+    w.runOut();
+    expect(w.of('dial')).toEqual([{ do: 'dial', number: '5376443' }]);
+  });
+
+  it('a locked-out name is refused without asking RADIUS', () => {
+    const w = radiusWorld({ user: 'rnum', secret: 'cbpin123', callback: '' });
+    w.locked = ['cid:0301234'];
+    start(w);
+    expect(w.of('radius-auth')).toEqual([]);
+    expect(w.client.exitCode).toBe(19);
+    w.runOut();
+    expect(w.of('dial')).toEqual([]);
+  });
+
+  it('an Accept without call-back attributes is a PPP user: handed to pppd with its options', () => {
+    const w = start(
+      radiusWorld(
+        { user: 'radiususer', secret: 'cbpin123' },
+        { pppd: { ...testConfig().pppd, autoPppBeforeCallback: true } },
+      ),
+    );
+    expect(w.client.said).toContainEqual('rcvd [PAP AuthAck]');
+    expect(w.state).toMatchObject({
+      tag: 'ppp',
+      autoPpp: true,
+      call: { pppUser: 'radiususer', radiusUser: 'radiususer' },
+    });
+    expect(w.of('ppp')).toEqual([
+      {
+        do: 'ppp',
+        user: { name: 'radiususer', passwordHash: '' },
+        autoPpp: true,
+        pppdOptions: ['maxconnect', '3600', 'idle', '600'],
+      },
+    ]);
+  });
+
+  it('an Accept for a PPP user where PPP may not start before the call-back: refused', () => {
+    const w = start(radiusWorld({ user: 'radiususer', secret: 'cbpin123' }));
+    expect(w.client.exitCode).toBe(19);
+    w.runOut();
+    expect(w.of('ppp')).toEqual([]);
+    expect(finishes(w)[0]?.outcome).toBe('ppp-callback-failed');
+  });
+
+  it('an answer counts only for the request it was asked for: not another call, not a renegotiated link, not the text login', () => {
+    const w = radiusWorld({ user: 'rnum', secret: 'cbpin123', callback: '' });
+    w.holdVerify = true;
+    start(w);
+    expect(w.held).toHaveLength(1);
+    const accept = (w.held[0] as Extract<Input, { type: 'radius-answer' }>).result;
+    // Another call's answer, and one without a request (the text login's): nothing.
+    w.apply({ type: 'radius-answer', result: accept, ref: 'other:pap1' });
+    w.apply({ type: 'radius-answer', result: accept });
+    expect(w.client.said).not.toContainEqual('rcvd [PAP AuthAck]');
+    // The peer renegotiates LCP and authenticates again with a wrong secret.
+    secondRequestRefused(w, 'rnum', 'PAP refused: radius: Access-Reject');
+  });
+
+  it("the engine waits for RADIUS's whole budget, not only its own 15 s", () => {
+    const radius = testRadiusConfig({ timeoutMs: 5_000, retries: 3 }); // 21 s
+    const w = radiusWorld({ user: 'rnum', secret: 'cbpin123', callback: '' }, { radius });
+    w.holdVerify = true;
+    start(w);
+    // Every server with every retransmission, and a second: the state's deadline.
+    expect(w.timerAt! - w.now).toBe(21_000);
+    w.now += 20_000;
+    w.apply(w.held.shift()!);
+    w.settle();
+    expect(w.client.exitCode).toBe(14);
+  });
+
+  it('a radius-answer with a ref is not taken by a text login waiting for its own', () => {
+    const w = world({ user: 'x', secret: 'y' }, { radius: testRadiusConfig() });
+    const clock = { deadline: 240_000, warned: false };
+    const call = { callId: 'c2', startedAt: 0, logins: ['call'] };
+    w.state = {
+      tag: 'verifying',
+      call,
+      phase: 1,
+      failures: 0,
+      claim: { kind: 'unknown', name: 'call' },
+      clock,
+    };
+    w.apply({ type: 'radius-answer', result: { kind: 'reject' }, ref: 'c1:pap1' });
+    expect(w.state.tag).toBe('verifying');
+    expect(w.effects).toEqual([]);
+  });
+});
 
 describe('session: call-back inside PPP against hostile input (property)', () => {
   /** What a caller may send: meaningful frames in any order, broken ones, and noise. */
@@ -467,75 +716,92 @@ describe('session: call-back inside PPP against hostile input (property)', () =>
     { weight: 1, arbitrary: fc.constant({ kind: 'carrier' as const }) },
   );
 
-  it('never throws, always has a deadline, dials only after PAP and only numbers the rules allow, one record', () => {
-    const reached = { dial: 0, refusedNumber: 0, papRefused: 0 };
-    fc.assert(
-      fc.property(fc.array(action, { maxLength: 50 }), (actions) => {
-        const w = world({ user: 'roamer', secret: 'cbpin123', callback: '123456' });
-        w.holdVerify = true;
-        // The scripted client stays quiet: every byte is the generated caller's, which
-        // may answer the server's last Configure-Request or Callback-Request.
-        const heard = new Deframer(4000, 0);
-        let confReq: { id: number; data: Buffer } | undefined;
-        let cbcpId: number | undefined;
-        w.client.receive = (b) => {
-          for (const f of heard.push(b)) {
-            if (f.protocol === LCP && f.info[0] === 1) confReq = { id: f.info[1]!, data: f.info.subarray(4) };
-            if (f.protocol === CBCP && f.info[0] === 1) cbcpId = f.info[1];
-          }
-        };
-        w.apply({ type: 'ppp-frame', data: encodeFrame(LCP, PPPD_CONFREQ_CALLBACK) });
-        let granted = false;
-        for (const a of actions) {
-          if (a.kind === 'polite') {
-            if (confReq)
+  /** With [radius]: roamer's right PIN is accepted with its own entry (Callback-Id), else rejected. */
+  const server = (name: string, secret: string): AuthResult =>
+    name === 'roamer' && secret === 'cbpin123'
+      ? { kind: 'accept', serviceType: 'callback-framed', callbackId: 'roamer' }
+      : { kind: 'reject' };
+  /** A secret check's answer that lets PAP succeed. */
+  const grants = (r: Input | undefined): boolean =>
+    (r?.type === 'pap-verified' && r.ok) || (r?.type === 'radius-answer' && r.result.kind === 'accept');
+
+  it.each([
+    ['local', false],
+    ['[radius]', true],
+  ])(
+    'never throws, always has a deadline, dials only after PAP and only numbers the rules allow, one record (%s)',
+    (_how, radius) => {
+      const reached = { dial: 0, refusedNumber: 0, papRefused: 0 };
+      fc.assert(
+        fc.property(fc.array(action, { maxLength: 50 }), (actions) => {
+          const client = { user: 'roamer', secret: 'cbpin123', callback: '123456' };
+          const w = radius ? radiusWorld(client, {}, server) : world(client);
+          w.holdVerify = true;
+          // The scripted client stays quiet: every byte is the generated caller's, which
+          // may answer the server's last Configure-Request or Callback-Request.
+          const heard = new Deframer(4000, 0);
+          let confReq: { id: number; data: Buffer } | undefined;
+          let cbcpId: number | undefined;
+          w.client.receive = (b) => {
+            for (const f of heard.push(b)) {
+              if (f.protocol === LCP && f.info[0] === 1)
+                confReq = { id: f.info[1]!, data: f.info.subarray(4) };
+              if (f.protocol === CBCP && f.info[0] === 1) cbcpId = f.info[1];
+            }
+          };
+          w.apply({ type: 'ppp-frame', data: encodeFrame(LCP, PPPD_CONFREQ_CALLBACK) });
+          let granted = false;
+          for (const a of actions) {
+            if (a.kind === 'polite') {
+              if (confReq)
+                w.apply({ type: 'ppp-bytes', data: encodeFrame(LCP, packet(2, confReq.id, confReq.data)) });
+              w.apply({ type: 'ppp-bytes', data: encodeFrame(PAP, papRequest(9, 'roamer', a.secret)) });
+              w.settle();
+              const r = w.held.shift();
+              if (grants(r)) granted = true;
+              if (r) w.apply(r);
+              w.settle();
+              if (cbcpId !== undefined) {
+                w.apply({ type: 'ppp-bytes', data: encodeFrame(CBCP, cbcpUser(cbcpId, a.number)) });
+              }
+            } else if (a.kind === 'bytes') w.apply({ type: 'ppp-bytes', data: a.data });
+            else if (a.kind === 'ack' && confReq) {
               w.apply({ type: 'ppp-bytes', data: encodeFrame(LCP, packet(2, confReq.id, confReq.data)) });
-            w.apply({ type: 'ppp-bytes', data: encodeFrame(PAP, papRequest(9, 'roamer', a.secret)) });
-            w.settle();
-            const r = w.held.shift();
-            if (r?.type === 'pap-verified' && r.ok) granted = true;
-            if (r) w.apply(r);
-            w.settle();
-            if (cbcpId !== undefined) {
+            } else if (a.kind === 'cbcp' && cbcpId !== undefined) {
               w.apply({ type: 'ppp-bytes', data: encodeFrame(CBCP, cbcpUser(cbcpId, a.number)) });
-            }
-          } else if (a.kind === 'bytes') w.apply({ type: 'ppp-bytes', data: a.data });
-          else if (a.kind === 'ack' && confReq) {
-            w.apply({ type: 'ppp-bytes', data: encodeFrame(LCP, packet(2, confReq.id, confReq.data)) });
-          } else if (a.kind === 'cbcp' && cbcpId !== undefined) {
-            w.apply({ type: 'ppp-bytes', data: encodeFrame(CBCP, cbcpUser(cbcpId, a.number)) });
-          } else if (a.kind === 'verify') {
-            const r = w.held.shift();
-            if (r) {
-              if (r.type === 'pap-verified' && r.ok) granted = true;
-              w.apply(r);
-            }
-          } else if (a.kind === 'timeout' && w.timerAt !== undefined) w.fire();
-          else if (a.kind === 'carrier') w.apply({ type: 'carrier-lost' });
-          w.settle();
-          if (w.state.tag === 'ppp-callback') expect(w.timerAt).toBeDefined();
-          if (!granted) expect(w.of('record-callback')).toEqual([]);
-        }
-        w.runOut();
-        for (const d of w.of('dial')) {
-          expect(granted).toBe(true);
-          expect(d.number).toMatch(/^123[0-8][0-9]{2,8}$/);
-        }
-        expect(finishes(w).length).toBeLessThanOrEqual(1);
-        if (w.state.tag === 'idle') expect(finishes(w)).toHaveLength(1);
-        else expect(['dialing', 'ppp']).toContain(w.state.tag);
-        expect(logText(w)).not.toContain('cbpin123');
-        if (w.of('dial').length > 0) reached.dial++;
-        if (/number refused/.test(String(finishes(w)[0]?.detail))) reached.refusedNumber++;
-        if (/PAP refused/.test(String(finishes(w)[0]?.detail))) reached.papRefused++;
-      }),
-      { numRuns: 300, seed: 20261205 },
-    );
-    // The properties are not vacuous: this seed reaches call-backs and both refusals.
-    expect(reached.dial, JSON.stringify(reached)).toBeGreaterThan(0);
-    expect(reached.refusedNumber, JSON.stringify(reached)).toBeGreaterThan(0);
-    expect(reached.papRefused, JSON.stringify(reached)).toBeGreaterThan(0);
-  });
+            } else if (a.kind === 'verify') {
+              const r = w.held.shift();
+              if (r) {
+                if (grants(r)) granted = true;
+                w.apply(r);
+              }
+            } else if (a.kind === 'timeout' && w.timerAt !== undefined) w.fire();
+            else if (a.kind === 'carrier') w.apply({ type: 'carrier-lost' });
+            w.settle();
+            if (w.state.tag === 'ppp-callback') expect(w.timerAt).toBeDefined();
+            if (!granted) expect(w.of('record-callback')).toEqual([]);
+          }
+          w.runOut();
+          for (const d of w.of('dial')) {
+            expect(granted).toBe(true);
+            expect(d.number).toMatch(/^123[0-8][0-9]{2,8}$/);
+          }
+          expect(finishes(w).length).toBeLessThanOrEqual(1);
+          if (w.state.tag === 'idle') expect(finishes(w)).toHaveLength(1);
+          else expect(['dialing', 'ppp']).toContain(w.state.tag);
+          expect(logText(w)).not.toContain('cbpin123');
+          if (w.of('dial').length > 0) reached.dial++;
+          if (/number refused/.test(String(finishes(w)[0]?.detail))) reached.refusedNumber++;
+          if (/PAP refused/.test(String(finishes(w)[0]?.detail))) reached.papRefused++;
+        }),
+        { numRuns: 300, seed: 20261205 },
+      );
+      // The properties are not vacuous: this seed reaches call-backs and both refusals.
+      expect(reached.dial, JSON.stringify(reached)).toBeGreaterThan(0);
+      expect(reached.refusedNumber, JSON.stringify(reached)).toBeGreaterThan(0);
+      expect(reached.papRefused, JSON.stringify(reached)).toBeGreaterThan(0);
+    },
+  );
 });
 
 describe('LineReader: the first frame is kept for whoever speaks PPP next', () => {
