@@ -11,3 +11,14 @@ export function configProblems(text: string): string[] {
   }
   return [];
 }
+
+/** A config with one line (`line` added to its table), the pppd addresses and `entries`. */
+export const oneLineConfig = (entries: string, line: string): string => `
+[[lines]]
+device = "/dev/ttyS1"
+${line}
+
+[pppd]
+local_address = "192.168.1.1"
+remote_address = "192.168.1.2"
+${entries}`;

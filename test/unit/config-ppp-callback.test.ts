@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { configWarnings } from '../../src/config/warnings.js';
-import { configProblems } from '../helpers/config-problems.js';
+import { configProblems, oneLineConfig } from '../helpers/config-problems.js';
 
 // `ppp_callback` on a line and `[callbacks.ppp]` on an entry: what check-config accepts,
 // refuses (file:line: key: reason) and warns about.
@@ -9,15 +9,7 @@ import { configProblems } from '../helpers/config-problems.js';
 /** The hash of "cbpin123". */
 const HASH = 'scrypt$16384$8$1$Y2FsbGJhY2tkLXBwcGNiIQ==$KyR6IYjkSWPt0fyZ6pxIUnBUpevBsHeFzNPZXImCQTs=';
 
-const base = (entries: string, line = 'ppp_callback = true'): string => `
-[[lines]]
-device = "/dev/ttyS1"
-${line}
-
-[pppd]
-local_address = "192.168.1.1"
-remote_address = "192.168.1.2"
-${entries}`;
+const base = (entries: string, line = 'ppp_callback = true'): string => oneLineConfig(entries, line);
 
 const CBUSER = `
 [[callbacks]]

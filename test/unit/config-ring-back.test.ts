@@ -1,20 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { configWarnings } from '../../src/config/warnings.js';
-import { configProblems } from '../helpers/config-problems.js';
+import { configProblems, oneLineConfig } from '../helpers/config-problems.js';
 
 // `trigger = "ring"` entries: what check-config accepts, refuses (file:line: key: reason)
 // and warns about.
 
-const base = (entries: string, line = 'rings = 2'): string => `
-[[lines]]
-device = "/dev/ttyS1"
-${line}
-
-[pppd]
-local_address = "192.168.1.1"
-remote_address = "192.168.1.2"
-${entries}`;
+const base = (entries: string, line = 'rings = 2'): string => oneLineConfig(entries, line);
 
 const HOME = `
 [[callbacks]]
