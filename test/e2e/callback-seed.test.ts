@@ -1,66 +1,34 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pppdOutcome } from '../../src/ppp/exit-codes.js';
-import { diagnostics, E2E_DIR, killAllUml, readResult, REPO_DIR, runUml, umlAvailable } from './uml.js';
+import {
+  cliHas,
+  daemonScenario,
+  type LogLine,
+  parseLog,
+  readResult,
+  runUml,
+  scenarioValue,
+  umlAvailable,
+} from './uml.js';
 
 // Issue #5: the HOWTO's whole call-back, with real pppd on both ends, inside UML.
 // Needs the built CLI (`npm run test:e2e` builds first) with the `sim` and `run` commands.
-const cli = join(REPO_DIR, 'dist/cli.js');
-function cliHas(...commands: string[]): boolean {
-  if (!existsSync(cli)) return false;
-  try {
-    const help = execFileSync(process.execPath, [cli, '--help'], { encoding: 'utf8', timeout: 30_000 });
-    return commands.every((c) => new RegExp(`callbackd ${c}\\b`).test(help));
-  } catch {
-    return false;
-  }
-}
 const ready = umlAvailable() && cliHas('sim', 'run');
 if (!ready)
   console.warn('callback-seed e2e skipped: needs user-mode-linux and dist/cli.js with `sim` and `run`');
 
-type LogLine = { event?: string; msg?: string; [k: string]: unknown };
-function parseLog(text: string): LogLine[] {
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as LogLine);
-}
 function lineState(dir: string, file: string): string | undefined {
   const text = readResult(dir, file);
   if (!text) return undefined;
   return (JSON.parse(text) as { lines: { state: string }[] }).lines[0]?.state;
 }
-const value = (out: string, key: string) => new RegExp(`^${key} (\\S+)$`, 'm').exec(out)?.[1];
+const value = scenarioValue;
 
 describe.skipIf(!ready)('the seed call-back with real pppd in user-mode-linux', () => {
-  let dir = '';
-  let passed = false;
-  afterAll(() => {
-    killAllUml();
-    if (passed) rmSync(dir, { recursive: true, force: true });
-    else if (dir) console.log(`e2e results kept in ${dir}`);
-  });
+  const scenario = daemonScenario('seed');
 
   it('calls back, authenticates with PAP, passes pings, refuses a wrong secret, and accounts both', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'callbackd-e2e-seed-'));
-    const run = await runUml({
-      scenario: join(E2E_DIR, 'scenarios/callback-seed.sh'),
-      resultDir: dir,
-      timeoutMs: 560_000,
-      memMb: 512,
-    });
-    const why = diagnostics(dir, run, [
-      'scenario.log',
-      'sim.log',
-      'callbackd.log',
-      'client1-pppd.log',
-      'client2-pppd.log',
-      'ping.log',
-    ]);
+    const { dir, run, why } = await scenario.run('callback-seed.sh', 560_000);
     const out = readResult(dir, 'scenario.log');
     console.log(
       `seed e2e: UML ${run.ms} ms; ${out
@@ -157,6 +125,6 @@ describe.skipIf(!ready)('the seed call-back with real pppd in user-mode-linux', 
       why,
     ).toEqual([exit1?.code, exit2?.code]);
     expect(records[1]?.outcome, why).toContain('peer-auth-failed');
-    passed = true;
+    scenario.passed();
   }, 600_000);
 });

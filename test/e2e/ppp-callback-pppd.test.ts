@@ -1,12 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   cliHas,
-  diagnostics,
-  E2E_DIR,
-  killAllUml,
+  daemonScenario,
   parseLog,
   readResult,
   runUml,
@@ -25,30 +20,10 @@ if (!ready)
   console.warn('ppp-callback e2e skipped: needs user-mode-linux and dist/cli.js with `sim` and `run`');
 
 describe.skipIf(!ready)('call-back inside PPP with real pppd on both ends, through the daemon', () => {
-  let dir = '';
-  let passed = false;
-  afterAll(() => {
-    killAllUml();
-    if (passed) rmSync(dir, { recursive: true, force: true });
-    else if (dir) console.log(`e2e results kept in ${dir}`);
-  });
+  const scenario = daemonScenario('pppcb');
 
   it('PAP and CBCP with callbackd, exit 14, the call-back answered, PAP and IPCP with pppd, pings', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'callbackd-e2e-pppcb-'));
-    const run = await runUml({
-      scenario: join(E2E_DIR, 'scenarios/ppp-callback.sh'),
-      resultDir: dir,
-      timeoutMs: 400_000,
-      memMb: 512,
-    });
-    const why = diagnostics(dir, run, [
-      'scenario.log',
-      'sim.log',
-      'callbackd.log',
-      'client1-pppd.log',
-      'client2-pppd.log',
-      'ping.log',
-    ]);
+    const { dir, run, why } = await scenario.run('ppp-callback.sh', 400_000);
     const out = readResult(dir, 'scenario.log');
     const log = parseLog(readResult(dir, 'callbackd.log'));
     const client1 = readResult(dir, 'client1-pppd.log');
@@ -117,7 +92,7 @@ describe.skipIf(!ready)('call-back inside PPP with real pppd on both ends, throu
     expect(records[0], why).toMatchObject({ kind: 'callback', callbackNumber: '123456', login: ['pppuser'] });
     // The PAP secret appears nowhere in callbackd's log.
     expect(readResult(dir, 'callbackd.log'), why).not.toContain('password_for_pppuser');
-    passed = true;
+    scenario.passed();
   }, 460_000);
 });
 

@@ -1,7 +1,9 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
 
 /**
  * Boots user-mode-linux on the host's own root file system (hostfs) with uml-init.sh as
@@ -171,3 +173,43 @@ export function parseLog(text: string): LogLine[] {
 /** A scenario's `key value` line: the value. */
 export const scenarioValue = (out: string, key: string): string | undefined =>
   new RegExp(`^${key} (\\S+)$`, 'm').exec(out)?.[1];
+
+/** The logs a daemon scenario (simulator, callbackd, two caller pppd, ping) leaves. */
+const DAEMON_SCENARIO_LOGS = [
+  'scenario.log',
+  'sim.log',
+  'callbackd.log',
+  'client1-pppd.log',
+  'client2-pppd.log',
+  'ping.log',
+];
+
+/**
+ * One daemon scenario per describe block: call it there (it registers the clean-up),
+ * then `run()` in the test. The result dir is removed once `passed()` was called, and
+ * kept (path printed) when the test failed.
+ */
+export function daemonScenario(prefix: string) {
+  let dir = '';
+  let ok = false;
+  afterAll(() => {
+    killAllUml();
+    if (ok) rmSync(dir, { recursive: true, force: true });
+    else if (dir) console.log(`e2e results kept in ${dir}`);
+  });
+  return {
+    async run(scenario: string, timeoutMs: number) {
+      dir = mkdtempSync(join(tmpdir(), `callbackd-e2e-${prefix}-`));
+      const run = await runUml({
+        scenario: join(E2E_DIR, 'scenarios', scenario),
+        resultDir: dir,
+        timeoutMs,
+        memMb: 512,
+      });
+      return { dir, run, why: diagnostics(dir, run, DAEMON_SCENARIO_LOGS) };
+    },
+    passed() {
+      ok = true;
+    },
+  };
+}
