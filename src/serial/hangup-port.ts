@@ -33,17 +33,29 @@ async function readOrHangup(
 
 /**
  * The second fix: every port's poller outlived it. bindings-cpp's native poller keeps its
- * event callback as a persistent (GC root) reference, and that callback is bound to the
- * JS poller, which holds the native object: each open leaked its poller, about 1.3 kB of
- * heap (measured over 1 000 opens of a simulator pty), once per call for the daemon's
- * life, since a line reopens its tty after every call (most of the heap growth over a
- * 10 000-call soak). Here the native side gets a trampoline that holds the callback only
- * weakly; the JS poller keeps it alive for as long as the port holds the poller.
+ * event callback as a persistent (GC root) reference, bound to the JS poller, and its
+ * destroy() only detaches the native object without freeing it (freeing it later, from
+ * the collector, would call uv_poll_stop on an fd number another port may hold by then,
+ * and take that port out of epoll). So every open leaked a poller, about 1.3 kB of heap
+ * (measured over 1 000 opens of a simulator pty), once per call for the daemon's life,
+ * since a line reopens its tty after every call: most of the heap growth of the
+ * 10 000-call soak. Here one native poller serves each fd number: a port that gets the
+ * number borrows it and gives it back on close (stopped, while the fd is still its own),
+ * and the native callback reaches only the current borrower.
  */
 type EventCallback = (err: Error | null, flags: number) => void;
-type NativePollerClass = new (fd: number, cb: EventCallback) => object;
+interface NativePoller {
+  poll(events: number): void;
+  stop(): void;
+  destroy(): void;
+}
+type NativePollerClass = new (fd: number, cb: EventCallback) => NativePoller;
+interface Slot {
+  native: NativePoller;
+  owner: EventCallback | undefined;
+}
 const requireCjs = createRequire(import.meta.url);
-function weakCallbackPollers(): void {
+function pooledPollers(): void {
   const pollerModule = requireCjs('@serialport/bindings-cpp/dist/poller.js') as {
     Poller: new (fd: number, FDPoller?: NativePollerClass) => object;
   };
@@ -52,20 +64,47 @@ function weakCallbackPollers(): void {
   };
   const Base = pollerModule.Poller;
   const Native = binding.Poller;
-  // A class whose constructor returns the native object, as the default FDPoller would be.
-  const WeakNative = function (fd: number, cb: EventCallback): object {
-    const ref = new WeakRef(cb);
-    const native = new Native(fd, (err, flags) => ref.deref()?.(err, flags));
-    Object.defineProperty(native, 'callbackdCallback', { value: cb }); // the strong hold
-    return native;
+  const slots = new Map<number, Slot>();
+  // Apart from Borrowed, so that the native callback's closure holds the slot and no
+  // borrower's callback.
+  const newSlot = (fd: number): Slot => {
+    const s: Slot = { native: undefined as unknown as NativePoller, owner: undefined };
+    s.native = new Native(fd, (err, flags) => s.owner?.(err, flags));
+    return s;
+  };
+  // Constructed with `new` by the JS poller; returns what it will call poll/stop/destroy on.
+  const Borrowed = function (fd: number, cb: EventCallback): NativePoller {
+    let slot = slots.get(fd);
+    if (slot?.owner !== undefined) return new Native(fd, cb); // never expected: fds are unique while open
+    if (!slot) {
+      slot = newSlot(fd);
+      slots.set(fd, slot);
+    }
+    const mine = slot;
+    mine.owner = cb;
+    const owns = () => mine.owner === cb;
+    return {
+      poll: (events) => {
+        if (owns()) mine.native.poll(events);
+      },
+      stop: () => {
+        if (owns()) mine.native.stop();
+      },
+      destroy: () => {
+        if (owns()) {
+          mine.native.stop();
+          mine.owner = undefined;
+        }
+      },
+    };
   } as unknown as NativePollerClass;
   pollerModule.Poller = class extends Base {
-    constructor(fd: number, FDPoller: NativePollerClass = WeakNative) {
+    constructor(fd: number, FDPoller: NativePollerClass = Borrowed) {
       super(fd, FDPoller);
     }
   };
 }
-if (process.platform === 'linux') weakCallbackPollers();
+if (process.platform === 'linux') pooledPollers();
 
 type PortBinding = Parameters<typeof unixRead>[0]['binding'];
 type Binding = typeof SerialPort.binding;

@@ -47,7 +47,7 @@ async function openAndClose(path: string): Promise<WeakRef<object>> {
   return new WeakRef(poller);
 }
 
-it('every closed port lets its poller go (the native side holds it only weakly)', async () => {
+it('every closed port lets its poller go (one native poller per fd number, lent and given back)', async () => {
   const refs: WeakRef<object>[] = [];
   for (let i = 0; i < 10; i++) refs.push(await openAndClose(join(dir, 'tty')));
   // The native finalizer runs after one collection and frees the JS side for the next one.
@@ -61,4 +61,30 @@ it('every closed port lets its poller go (the native side holds it only weakly)'
     if (alive() === 0) break;
   }
   expect(alive()).toBe(0);
+});
+
+it("a port that gets a closed port's fd number hears its modem (the lent poller is started again)", async () => {
+  for (let i = 0; i < 3; i++) {
+    const port = new HangupAwarePort({
+      path: join(dir, 'tty'),
+      baudRate: 115200,
+      autoOpen: false,
+      rtscts: false,
+      xon: false,
+      xoff: false,
+      hupcl: true,
+      lock: true,
+    });
+    await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
+    let heard = '';
+    const ok = new Promise<void>((resolve) =>
+      port.on('data', (b: Buffer) => {
+        heard += b.toString();
+        if (heard.includes('OK')) resolve();
+      }),
+    );
+    port.write('AT\r');
+    await ok;
+    await new Promise((resolve) => port.close(() => resolve(undefined)));
+  }
 });
