@@ -30,7 +30,8 @@ interface Opened {
   port: { poller: object };
 }
 
-async function openAndClose(path: string): Promise<WeakRef<object>> {
+/** The port class the daemon's transport uses, opened on the simulator's tty. */
+async function openPort(path: string): Promise<InstanceType<typeof HangupAwarePort>> {
   const port = new HangupAwarePort({
     path,
     baudRate: 115200,
@@ -42,6 +43,11 @@ async function openAndClose(path: string): Promise<WeakRef<object>> {
     lock: true,
   });
   await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
+  return port;
+}
+
+async function openAndClose(path: string): Promise<WeakRef<object>> {
+  const port = await openPort(path);
   const poller = (port as unknown as Opened).port.poller;
   await new Promise<void>((resolve) => port.close(() => resolve()));
   return new WeakRef(poller);
@@ -65,17 +71,7 @@ it('every closed port lets its poller go (one native poller per fd number, lent 
 
 it("a port that gets a closed port's fd number hears its modem (the lent poller is started again)", async () => {
   for (let i = 0; i < 3; i++) {
-    const port = new HangupAwarePort({
-      path: join(dir, 'tty'),
-      baudRate: 115200,
-      autoOpen: false,
-      rtscts: false,
-      xon: false,
-      xoff: false,
-      hupcl: true,
-      lock: true,
-    });
-    await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
+    const port = await openPort(join(dir, 'tty'));
     let heard = '';
     const ok = new Promise<void>((resolve) =>
       port.on('data', (b: Buffer) => {
