@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import { unixRead } from '@serialport/bindings-cpp/dist/unix-read.js';
 import { SerialPort } from 'serialport';
+import { borrowPoller, type PollerCallback } from './fd-poller.js';
 import type { PortClass, PortOpenOptions } from './port.js';
 
 /**
@@ -31,75 +32,23 @@ async function readOrHangup(
   return r;
 }
 
-/**
- * The second fix: every port's poller outlived it. bindings-cpp's native poller keeps its
- * event callback as a persistent (GC root) reference, bound to the JS poller, and its
- * destroy() only detaches the native object without freeing it (freeing it later, from
- * the collector, would call uv_poll_stop on an fd number another port may hold by then,
- * and take that port out of epoll). So every open leaked a poller, about 1.3 kB of heap
- * (measured over 1 000 opens of a simulator pty), once per call for the daemon's life,
- * since a line reopens its tty after every call: most of the heap growth of the
- * 10 000-call soak. Here one native poller serves each fd number: a port that gets the
- * number borrows it and gives it back on close (stopped, while the fd is still its own),
- * and the native callback reaches only the current borrower.
- */
-type EventCallback = (err: Error | null, flags: number) => void;
-interface NativePoller {
-  poll(events: number): void;
-  stop(): void;
-  destroy(): void;
-}
-type NativePollerClass = new (fd: number, cb: EventCallback) => NativePoller;
-interface Slot {
-  native: NativePoller;
-  owner: EventCallback | undefined;
-}
 const requireCjs = createRequire(import.meta.url);
+
+/**
+ * The second fix: every port's poller outlived it (see fd-poller.ts). Each port borrows
+ * the one native poller of its fd number instead, and gives it back on close.
+ */
 function pooledPollers(): void {
   const pollerModule = requireCjs('@serialport/bindings-cpp/dist/poller.js') as {
-    Poller: new (fd: number, FDPoller?: NativePollerClass) => object;
-  };
-  const { binding } = requireCjs('@serialport/bindings-cpp/dist/serialport-bindings.js') as {
-    binding: { Poller: NativePollerClass };
+    Poller: new (fd: number, FDPoller?: typeof borrowPoller) => object;
   };
   const Base = pollerModule.Poller;
-  const Native = binding.Poller;
-  const slots = new Map<number, Slot>();
-  // Apart from Borrowed, so that the native callback's closure holds the slot and no
-  // borrower's callback.
-  const newSlot = (fd: number): Slot => {
-    const s: Slot = { native: undefined as unknown as NativePoller, owner: undefined };
-    s.native = new Native(fd, (err, flags) => s.owner?.(err, flags));
-    return s;
-  };
-  // Constructed with `new` by the JS poller; returns what it will call poll/stop/destroy on.
-  const Borrowed = function (fd: number, cb: EventCallback): NativePoller {
-    let slot = slots.get(fd);
-    if (slot?.owner !== undefined) return new Native(fd, cb); // never expected: fds are unique while open
-    if (!slot) {
-      slot = newSlot(fd);
-      slots.set(fd, slot);
-    }
-    const mine = slot;
-    mine.owner = cb;
-    const owns = () => mine.owner === cb;
-    return {
-      poll: (events) => {
-        if (owns()) mine.native.poll(events);
-      },
-      stop: () => {
-        if (owns()) mine.native.stop();
-      },
-      destroy: () => {
-        if (owns()) {
-          mine.native.stop();
-          mine.owner = undefined;
-        }
-      },
-    };
-  } as unknown as NativePollerClass;
+  // Constructed with `new` by the JS poller; a function returning an object gives that object.
+  const Borrowed = function (fd: number, cb: PollerCallback) {
+    return borrowPoller(fd, cb);
+  } as unknown as typeof borrowPoller;
   pollerModule.Poller = class extends Base {
-    constructor(fd: number, FDPoller: NativePollerClass = Borrowed) {
+    constructor(fd: number, FDPoller = Borrowed) {
       super(fd, FDPoller);
     }
   };
