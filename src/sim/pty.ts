@@ -3,6 +3,7 @@ import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import type { StdioOptions } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { errnoCode } from '../errors.js';
+import { borrowPoller, POLL_EVENTS, type FdPoller } from '../serial/fd-poller.js';
 import { after, cancel, now, type TimerHandle } from './clock.js';
 
 /**
@@ -79,9 +80,14 @@ export interface PtyHandlers {
 }
 
 export interface PtyOptions {
-  /** Read poll interval for hotMs after bytes moved in either direction. */
+  /**
+   * How the master is read while a program holds the slave: 'events' as soon as it is
+   * readable (libuv's poll), 'timer' by polling at pollMs / idlePollMs.
+   */
+  reads: 'events' | 'timer';
+  /** Read poll interval for hotMs after bytes moved ('timer'); retry interval for a full tty queue. */
   pollMs: number;
-  /** Poll interval while a program holds the slave but the line is quiet. */
+  /** Poll interval while a program holds the slave but the line is quiet ('timer'). */
   idlePollMs: number;
   /** Poll interval while nobody holds it (only to notice the next open). */
   closedPollMs: number;
@@ -91,9 +97,13 @@ export interface PtyOptions {
 /**
  * Each empty poll costs a failed read(2) plus the Error Node builds for EAGAIN;
  * measured: a constant 2 ms poll on one open and two closed modems took ~8% of a
- * core, so the poll slows down when the line is quiet.
+ * core, so the timer poll slows down when the line is quiet. With 'events' an open line
+ * costs nothing while quiet, and bytes are read when they arrive: the timer poll saw
+ * them up to idlePollMs late, and that lateness was in every time measured from the
+ * simulator's event log (RING -> ATA was 6 ms, mostly waiting for the next poll).
  */
 export const DEFAULT_PTY_OPTIONS: Readonly<PtyOptions> = Object.freeze({
+  reads: 'events',
   pollMs: 2,
   idlePollMs: 10,
   closedPollMs: 25,
@@ -108,6 +118,9 @@ export class PtyLine {
   private readonly buf = Buffer.alloc(4096);
   private pending: Buffer[] = [];
   private lastActivity = 0;
+  /** The master's native poller ('events'), started while a program holds the slave. */
+  private poller: FdPoller | undefined;
+  private watching = false;
 
   private constructor(
     readonly path: string,
@@ -136,6 +149,9 @@ export class PtyLine {
     liveMasters.delete(t.slave);
     closeSync(t.slave);
     const line = new PtyLine(t.pty, t.master, handlers, opts);
+    if (opts.reads === 'events') {
+      line.poller = borrowPoller(t.master, (err, flags) => line.onReadable(err, flags));
+    }
     // Not now: the caller has no handle on the line before this returns.
     line.timer = after(0, line.poll);
     return line;
@@ -147,6 +163,8 @@ export class PtyLine {
     this.pending.push(typeof data === 'string' ? Buffer.from(data, 'latin1') : data);
     this.lastActivity = now();
     this.flush();
+    // A full tty queue: retry soon (a watched line has no poll timer of its own).
+    if (this.pending.length > 0 && this.timer === undefined) this.timer = after(this.opts.pollMs, this.poll);
     return true;
   }
 
@@ -155,6 +173,9 @@ export class PtyLine {
     this.closed = true;
     cancel(this.timer);
     this.pending = [];
+    // Given back, stopped, while the fd is still ours (see fd-poller.ts).
+    this.poller?.destroy();
+    this.watching = false;
     liveMasters.delete(this.master);
     try {
       closeSync(this.master);
@@ -183,9 +204,8 @@ export class PtyLine {
     }
   }
 
-  private poll = (): void => {
-    this.timer = undefined;
-    if (this.closed) return;
+  /** Reads what the master holds; notices opens (EAGAIN, data) and the last close (EIO). */
+  private drain(): void {
     this.flush();
     for (let i = 0; i < 64 && !this.closed; i++) {
       let n: number;
@@ -202,8 +222,45 @@ export class PtyLine {
       this.setOpen(true);
       this.handlers.onData(Buffer.from(this.buf.subarray(0, n)));
     }
-    if (!this.closed) this.timer = after(this.nextPollMs(), this.poll);
+  }
+
+  private poll = (): void => {
+    this.timer = undefined;
+    if (this.closed) return;
+    this.drain();
+    this.schedule();
   };
+
+  private onReadable = (err: Error | null, flags: number): void => {
+    // One shot: the native poller stops watching what it reported (or everything, on an error).
+    if (err || flags & POLL_EVENTS.READABLE) this.watching = false;
+    if (this.closed) return;
+    if (err) {
+      // The poll itself failed (not expected on a pty): back to reading on the timer.
+      this.poller?.destroy();
+      this.poller = undefined;
+      this.schedule();
+      return;
+    }
+    this.drain();
+    this.schedule();
+  };
+
+  /** The next read: on the poller while the slave is held, else (or for a full queue) on the timer. */
+  private schedule(): void {
+    if (this.closed) return;
+    const watch = this.poller !== undefined && this.isOpen;
+    if (watch && !this.watching) {
+      this.watching = true;
+      this.poller!.poll(POLL_EVENTS.READABLE);
+    } else if (!watch && this.watching) {
+      this.watching = false;
+      this.poller!.stop();
+    }
+    if (this.timer !== undefined) return;
+    if (!watch) this.timer = after(this.nextPollMs(), this.poll);
+    else if (this.pending.length > 0) this.timer = after(this.opts.pollMs, this.poll);
+  }
 
   private nextPollMs = (): number => {
     if (!this.isOpen) return this.opts.closedPollMs;
