@@ -46,11 +46,13 @@ export function gc(): void {
 /**
  * `AT` -> `OK` through the whole stack: Modem.command, the serial transport,
  * serialport on a pty slave, the simulated modem on the master, and back. The
- * simulator reads its pty masters by polling (every 2 ms by default), which
- * dominates the result; `simPollMs` sets that interval to separate the two.
+ * simulator reads its pty masters when they are readable; `simPollMs` makes it poll
+ * them on a timer of that interval instead (its old way), for comparison.
  */
 export async function atRoundTrip(n: number, simPollMs?: number, warmup = 50): Promise<Stats> {
-  const exchange = await createExchange(simPollMs === undefined ? {} : { pty: { pollMs: simPollMs } });
+  const exchange = await createExchange(
+    simPollMs === undefined ? {} : { pty: { reads: 'timer', pollMs: simPollMs } },
+  );
   try {
     const sim = await exchange.addModem({ number: '100' });
     const transport = createSerialTransport({
