@@ -195,7 +195,8 @@ export function prepareNamespace(dir: string, mode: Mode): void {
   const shell = path.join(dir, 'pppd-shell');
   writeFileSync(shell, `#!/bin/sh\nexec ${process.execPath} ${STANDIN}\n`);
   chmodSync(shell, 0o755);
-  const hash = execFileSync('openssl', ['passwd', '-6', PASSWORD], { encoding: 'utf8' }).trim();
+  // yescrypt with its default cost: what Debian 12's passwd(1) and chpasswd(8) store.
+  const hash = execFileSync('mkpasswd', ['--method=yescrypt', PASSWORD], { encoding: 'utf8' }).trim();
   const passwd = path.join(dir, 'passwd');
   const shadow = path.join(dir, 'shadow');
   writeFileSync(passwd, `${readFileSync('/etc/passwd', 'utf8')}pppuser:x:4242:4242::${dir}:${shell}\n`);
@@ -236,7 +237,7 @@ speed 115200
 data-only yes
 toggle-dtr no
 rings 1
-login-prompt @ login:\\040
+${mode === 'default' ? '' : 'prompt-waittime 0\n'}login-prompt @ login:\\040
 ${Array.from({ length: lines }, (_, i) => `port ${ttyName(i)}\n`).join('')}`,
   );
   const login = path.join(etc, 'login.config');
@@ -258,7 +259,7 @@ function callbackdConfig(dir: string, device: string, socket: string, mode: Mode
   const timing =
     mode !== 'default'
       ? `[timing]
-settle = "300ms"
+settle = "0s"
 announce = "0s"
 dtr_low = "0s"
 chat_pause = "0s"
