@@ -63,6 +63,7 @@ export const STAGES = [
   'password -> pppd spawned',
   "password -> pppd spawned, less the daemon's own KDF",
   'whole cycle',
+  "whole cycle, the server's own part (its six stages summed)",
   'caller hangs up -> line initialised again',
 ] as const;
 export type Stage = (typeof STAGES)[number];
@@ -124,6 +125,20 @@ export function stagesOf(events: SimEvent[], caller: string, server: string): Pa
   const pppd = find((e) => e.watch === 'pppd', password?.seq);
   span('password -> pppd has the line', password, pppd);
   span('whole cycle', dialIn, pppd);
+  // What the server itself takes of the cycle; the rest is the exchange (ATD to RING, the
+  // call-back's ringing), the caller (chat types 10 ms a character) and the modems.
+  const own: Stage[] = [
+    'RING -> ATA',
+    'CONNECT -> login:',
+    'login name -> hang-up',
+    'hang-up -> ATD',
+    'second CONNECT -> login:',
+    'password -> pppd has the line',
+  ];
+  if (own.every((k) => out[k] !== undefined)) {
+    out["whole cycle, the server's own part (its six stages summed)"] =
+      Math.round(own.reduce((sum, k) => sum + out[k]!, 0) * 10) / 10;
+  }
   // The caller's hang-up, then the last modem result of the re-initialisation.
   const callerHangup = events.find(
     (e) => e.modem === caller && e.type === 'hangup' && e.seq > (pppd?.seq ?? 1e15),
