@@ -127,14 +127,7 @@ export function stagesOf(events: SimEvent[], caller: string, server: string): Pa
   span('whole cycle', dialIn, pppd);
   // What the server itself takes of the cycle; the rest is the exchange (ATD to RING, the
   // call-back's ringing), the caller (chat types 10 ms a character) and the modems.
-  const own: Stage[] = [
-    'RING -> ATA',
-    'CONNECT -> login:',
-    'login name -> hang-up',
-    'hang-up -> ATD',
-    'second CONNECT -> login:',
-    'password -> pppd has the line',
-  ];
+  const own = STAGES.slice(0, STAGES.indexOf('password -> pppd has the line') + 1);
   if (own.every((k) => out[k] !== undefined)) {
     out["whole cycle, the server's own part (its six stages summed)"] =
       Math.round(own.reduce((sum, k) => sum + out[k]!, 0) * 10) / 10;
