@@ -210,6 +210,8 @@ async function scaleMain(): Promise<void> {
     '|---|---:|---:|---:|---:|---:|---:|---:|',
     `| ${n} | ${r.calls} | ${r.failed} | **${r.callsPerSecond.toFixed(2)}** | ${lagMs(r.lag?.p50)} | **${lagMs(r.lag?.p99)}** | ${lagMs(r.lag?.max)} | ${mb(r.peakRssKB)} |`,
     '',
+    `CPU over the ${seconds} s: the daemon ${r.cpu.daemon.toFixed(1)} s, its pppd stand-ins ${r.cpu.children.toFixed(1)} s, the simulator and the callers ${r.cpu.bench.toFixed(1)} s (${os.cpus().length} cores give ${os.cpus().length * seconds} s).`,
+    '',
     `The daemon's accounting file: ${r.records.total} records (${outcomes || 'none'}; outcome/pppd exit code), ${r.records.withBytes} with pppd's byte counts.`,
     ...(r.firstError ? ['', `First failure: ${r.firstError.replace(/\|/g, '/')}`] : []),
     '<!-- scale:end -->',

@@ -30,6 +30,12 @@ export interface ScaleResult {
   callsPerSecond: number;
   lag: { p50: number; p99: number; max: number; n: number } | undefined;
   peakRssKB: number;
+  /**
+   * CPU seconds over the measured window: the daemon itself, its exited children (the
+   * pppd stand-ins: setsid execs them, so the daemon reaps them), and this process (the
+   * simulator and the callers).
+   */
+  cpu: { daemon: number; children: number; bench: number };
   standin: Standin;
   /**
    * The daemon's accounting file after the run: records per `outcome/pppExitCode`, and
@@ -114,6 +120,8 @@ autoppp_before_callback = true
       child.stdout!.resume();
       // Start the measured window: a fresh histogram.
       child.kill('SIGUSR2');
+      const cpu0 = cpuOf(child.pid!);
+      const bench0 = process.cpuUsage();
       let peakRssKB = 0;
       const sampler = setInterval(() => {
         try {
@@ -157,6 +165,13 @@ autoppp_before_callback = true
         }),
       );
       clearInterval(sampler);
+      const cpu1 = cpuOf(child.pid!);
+      const bench1 = process.cpuUsage(bench0);
+      const cpu = {
+        daemon: cpu1.self - cpu0.self,
+        children: cpu1.children - cpu0.children,
+        bench: (bench1.user + bench1.system) / 1e6,
+      };
       rmSync(lagFile, { force: true });
       child.kill('SIGUSR2');
       for (let i = 0; i < 50 && !existsSync(lagFile); i++) await new Promise((r) => setTimeout(r, 100));
@@ -172,6 +187,7 @@ autoppp_before_callback = true
         callsPerSecond: calls / seconds,
         lag,
         peakRssKB,
+        cpu,
         standin,
         records: { total: 0, withBytes: 0, byOutcome: {} },
       };
@@ -201,4 +217,13 @@ function readRecords(file: string): ScaleResult['records'] {
     records.byOutcome[key] = (records.byOutcome[key] ?? 0) + 1;
   }
   return records;
+}
+
+/** utime+stime and cutime+cstime of a process, in seconds (/proc/PID/stat, USER_HZ 100). */
+function cpuOf(pid: number): { self: number; children: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14-17 of proc(5); f[0] is field 3.
+  const n = (i: number): number => Number(f[i - 3]);
+  return { self: (n(14) + n(15)) / 100, children: (n(16) + n(17)) / 100 };
 }
