@@ -302,7 +302,13 @@ export async function startDaemon(o: {
     boundTimer.unref(); // a daemon stopped during start-up exits at once
   });
   handle.ready = Promise.race([firstInit.done, bound]).then(async (r) => {
+    // Node keeps the (empty) list of a cleared timer that is unref'd, and its one libuv
+    // timer stays set for that list's deadline: the idle daemon would wake once, 10 s
+    // after start, for nothing. Ref'd again, the timer's list goes with it; a timer due
+    // now then pulls libuv's timer in, and once it has run no timer is left to wake us.
+    boundTimer?.ref();
     clearTimeout(boundTimer);
+    setTimeout(() => undefined, 0).unref();
     if (stopping) return;
     const pending = firstInit.pending();
     if (r === 'late')

@@ -20,7 +20,13 @@ import type { TerminateCause, Traffic } from '../call-end.js';
 const SECRET_MAX_LENGTH = 256;
 
 /** Inputs that come from what the caller types. */
-const TYPED_INPUTS: ReadonlySet<Input['type']> = new Set(['line', 'cancel', 'overlong', 'ppp-frame']);
+const TYPED_INPUTS: ReadonlySet<Input['type']> = new Set([
+  'line',
+  'cancel',
+  'overlong',
+  'ppp-frame',
+  'noise',
+]);
 
 /**
  * How many typed inputs may wait for the machine. A caller who sends faster than the
@@ -185,7 +191,10 @@ export class LineSession {
       this.push({ type: 'ppp-bytes', data: chunk });
       return;
     }
-    if (!this.reader || !this.readerOn) return;
+    if (!this.reader || !this.readerOn) {
+      if (this.state.tag === 'settling') this.push({ type: 'noise' });
+      return;
+    }
     const { echo, events } = this.reader.feed(chunk);
     // More lines than may wait (a flood of CRs): the lines past the bound are dropped, and
     // so is their echo; one newline goes back while there was room, nothing once full.
@@ -314,7 +323,7 @@ export class LineSession {
       await this.acct?.start(1, { authentic: 'radius' });
     } else if (to.tag === 'dropping' && (from.tag === 'announcing' || from.tag === 'ppp-callback')) {
       await this.acct?.stop(1, 'Callback');
-    } else if (to.tag === 'settling' && to.phase === 2) {
+    } else if (to.tag === 'settling' && to.phase === 2 && from.tag !== 'settling') {
       this.acct ??= this.callAccounting(to.call);
       await this.acct?.start(2, {
         userName: to.call.radiusUser,

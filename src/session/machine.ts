@@ -47,9 +47,14 @@ export function transition(state: State, input: Input, ctx: MachineContext): Ste
     case 'ring-back':
       return onRingBack(state, input, ctx);
     case 'settling':
-      return input.type === 'timeout'
-        ? promptLogin(state.call, state.phase, 0, ctx, true, freshClock(ctx))
-        : lost(state, input);
+      if (input.type === 'timeout')
+        return promptLogin(state.call, state.phase, 0, ctx, true, freshClock(ctx));
+      if (input.type === 'noise') {
+        // Quiet again from now, but never past the bound: a talking line gets its prompt.
+        const ms = Math.min(ctx.line.timing.settleMs, state.until - ctx.now);
+        return ms > 0 ? to({ ...state }, [{ do: 'timer', ms }]) : none();
+      }
+      return lost(state, input);
     case 'login':
       return onLogin(state, input, ctx);
     case 'verifying':
@@ -311,7 +316,14 @@ function onAnswering(state: Extract<State, { tag: 'answering' }>, input: Input, 
     return teardown(state.call, `answer-${r.kind}`, 'Lost-Carrier');
   }
   const call = { ...state.call, connect: r.text, speed: r.speed };
-  return to({ tag: 'settling', call, phase: 1 }, [{ do: 'timer', ms: ctx.line.timing.settleMs }]);
+  return to(settling(call, 1, ctx), [{ do: 'timer', ms: ctx.line.timing.settleMs }]);
+}
+
+/** How much longer than `settle` a caller who keeps sending can hold the prompt back. */
+export const SETTLE_BOUND_EXTRA_MS = 2_000;
+
+function settling(call: CallInfo, phase: Phase, ctx: MachineContext): State {
+  return { tag: 'settling', call, phase, until: ctx.now + ctx.line.timing.settleMs + SETTLE_BOUND_EXTRA_MS };
 }
 
 function tokens(call: CallInfo, ctx: MachineContext, number?: string) {
@@ -354,13 +366,16 @@ function promptLogin(
   issue: boolean,
   clock: LoginClock,
 ): Transition {
-  const login = ctx.config.login;
-  const text = (issue ? login.issue : '') + login.prompt;
   return to({ tag: 'login', call, phase, step: 'name', failures, clock }, [
     { do: 'reader', echo: true, detectPpp: acceptsPpp(phase, ctx) },
-    { do: 'write', text: expandTokens(text, tokens(call, ctx)) },
+    { do: 'write', text: promptText(call, ctx, issue) },
     clockTimer(clock, ctx),
   ]);
+}
+
+function promptText(call: CallInfo, ctx: MachineContext, issue: boolean): string {
+  const login = ctx.config.login;
+  return expandTokens((issue ? login.issue : '') + login.prompt, tokens(call, ctx));
 }
 
 /**
@@ -462,8 +477,17 @@ function onLoginLine(state: Extract<State, { tag: 'login' }>, text: string, ctx:
     ]);
   }
   const name = text.trim();
-  if (name === '') return promptLogin(state.call, state.phase, state.failures, ctx, false, state.clock);
-  if (!validLoginName(name, ctx.config.login.maxLength)) return refuse(state, ctx, undefined, 'invalid name');
+  // An empty line (a caller's script sends CR right after CONNECT) only shows the prompt
+  // again: same reader, so what was typed after the CR is kept, and the same clock.
+  if (name === '') return none([{ do: 'write', text: promptText(state.call, ctx, false) }]);
+  // A line no login name can be (a modem command meant for the caller's own modem, line
+  // noise) is not an attempt at a name: nothing to count, nothing of what follows dropped.
+  if (!validLoginName(name, ctx.config.login.maxLength)) {
+    return none([
+      { do: 'log', level: 'info', event: 'login-noise', fields: { length: name.length } },
+      { do: 'write', text: promptText(state.call, ctx, false) },
+    ]);
+  }
   // The name is looked up once; everything after works with what it stands for.
   const id = identify(ctx.config, name);
   const shown = id.kind === 'unknown' ? UNKNOWN_NAME : name;
@@ -660,7 +684,7 @@ function onDialing(state: Extract<State, { tag: 'dialing' }>, input: Input, ctx:
   if (r.kind === 'connect') {
     const cb = { ...state.call.callback!, lastOutcome: r.kind };
     const leg = { ...state.call, callback: cb, connect: r.text, speed: r.speed };
-    return to({ tag: 'settling', call: leg, phase: 2 }, [
+    return to(settling(leg, 2, ctx), [
       { do: 'log', level: 'info', event: 'callback-connected', fields: { attempt: state.attempt } },
       { do: 'timer', ms: ctx.line.timing.settleMs },
     ]);

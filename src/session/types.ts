@@ -82,7 +82,12 @@ export type State =
    * `lastRing` restarts the ring-gap timer; `until` bounds the whole state.
    */
   | { tag: 'ring-back'; call: CallInfo; entry?: CallbackEntry; lastRing: number; until: number }
-  | { tag: 'settling'; call: CallInfo; phase: Phase }
+  /**
+   * After CONNECT, before the prompt: the line must be quiet for `settle`; what the caller
+   * sends meanwhile (its script's CR, a modem command it meant for its own modem) is
+   * dropped and starts the quiet time again, up to `until`.
+   */
+  | { tag: 'settling'; call: CallInfo; phase: Phase; until: number }
   | {
       tag: 'login';
       call: CallInfo;
@@ -130,6 +135,8 @@ export type Input =
   | { type: 'ppp-bytes'; data: Buffer }
   | { type: 'cancel' }
   | { type: 'overlong' }
+  /** Bytes from the caller while no prompt is out (they are dropped). */
+  | { type: 'noise' }
   | { type: 'carrier-lost' }
   | { type: 'verified'; ok: boolean }
   /** The result of a 'verify' with `ref` (PAP inside PPP): valid whatever the state's generation. */

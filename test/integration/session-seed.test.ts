@@ -54,3 +54,24 @@ describe('the seed scenario with the real chat program', () => {
     },
   );
 });
+
+describe('the seed scenario with no settle time', () => {
+  // With settle 0 the prompt is out before what the script sends at CONNECT arrives (a
+  // CR on the first leg; on the second, `AT&C1A` for its own modem, which has answered
+  // already, then a CR): each only shows the prompt again, nothing is counted, and the
+  // name typed after it is kept whole, whichever way the bytes are split.
+  it.skipIf(!haveRealChat())('what the script sends at CONNECT costs nothing, on both legs', async () => {
+    bench = await startBench((c) => ({
+      ...c,
+      lines: c.lines.map((l) => ({ ...l, timing: { ...l.timing, settleMs: 0 } })),
+    }));
+    const { ok, log, port } = await chatThenOpen(bench, script, 60_000);
+    expect(ok, log).toBe(true);
+    await pingStandin(port, 'hello');
+    await port.write('BYE\n');
+    const end = await bench.callEnd();
+    expect(end).toMatchObject({ outcome: 'ppp-ok', login: ['call', 'pppuser'], pppUser: 'pppuser' });
+    expect(bench.tap.events.filter((e) => e.event === 'login-refused')).toHaveLength(0);
+    expect(bench.accounting()).toHaveLength(1);
+  });
+});

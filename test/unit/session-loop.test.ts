@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Supervisor } from '../../src/daemon/supervisor.js';
 import { silentLogger } from '../../src/log.js';
+import { FAST_TIMING } from '../../src/timing.js';
 import type { MemoryTransport } from '../../src/serial/memory-transport.js';
 import { testConfig, testLine } from '../helpers/config.js';
 import { res, scriptedModems, startHarness, type Harness } from './session-harness.js';
@@ -62,6 +63,40 @@ describe('effect loop', () => {
     expect(prompts).toBeGreaterThan(0);
     expect(prompts).toBeLessThanOrEqual(5);
     expect(h.tap.events.filter((e) => e.event === 'input-dropped')).toHaveLength(1);
+  });
+
+  it('a CR right after CONNECT keeps what the caller typed after it', async () => {
+    // The HOWTO's script sends CR at CONNECT; with a short settle it reaches the prompt,
+    // and the name the script sends next may share its chunk (or wait behind it).
+    h = await startHarness((c) => ({ ...c, pppd: { ...c.pppd, autoPppBeforeCallback: true } }));
+    await toPrompt(h);
+    h.type('\rppp');
+    await h.advance(100);
+    h.type('user\r');
+    await h.advance(100);
+    h.type('secret\r');
+    await h.advance(100);
+    expect(h.ppp.started).toBe(1);
+    expect(h.tap.events.filter((e) => e.event === 'login-refused')).toHaveLength(0);
+  });
+
+  it('what the caller sends before the prompt is dropped and holds the prompt back until quiet', async () => {
+    h = await startHarness();
+    const settle = FAST_TIMING.settleMs;
+    h.ring();
+    while (h.states.at(-1) !== 'settling') await h.advance(1);
+    const before = h.modem.written.length;
+    // The HOWTO's script sends an AT command meant for its own modem, then a CR.
+    await h.advance(settle / 2);
+    h.type('AT&C1A\r');
+    await h.advance(settle - 1);
+    expect(Buffer.concat(h.modem.written.slice(before)).toString('latin1')).not.toContain('login: ');
+    await h.advance(1);
+    expect(Buffer.concat(h.modem.written.slice(before)).toString('latin1')).toContain('login: ');
+    h.type('pppuser\r');
+    await h.advance(100);
+    expect(h.tap.events.filter((e) => e.event === 'login-refused')).toHaveLength(0);
+    expect(h.states.at(-1)).toBe('login');
   });
 
   it('stop while pppd runs: pppd is stopped first, one record, the line is closed', async () => {

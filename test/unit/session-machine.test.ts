@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { transition, type MachineContext } from '../../src/session/machine.js';
+import { SETTLE_BOUND_EXTRA_MS, transition, type MachineContext } from '../../src/session/machine.js';
 import type { DialFailure } from '../../src/call-end.js';
 import type { DialResult, Effect, Input, State } from '../../src/session/types.js';
 import { testConfig, testEntry, testLine, testUser } from '../helpers/config.js';
@@ -149,10 +149,38 @@ describe('session machine: every state has a deadline', () => {
   });
 });
 
+describe('session machine: settling after CONNECT', () => {
+  const timers = (effects: Effect[]) => effects.flatMap((e) => (e.do === 'timer' ? [e.ms] : []));
+
+  it('waits for `settle` of quiet: what the caller sends meanwhile starts it again, up to a bound', () => {
+    const c = ctx();
+    const settle = c.line.timing.settleMs;
+    let r = run([ring(), connect], c);
+    expect(r.state).toMatchObject({ tag: 'settling', until: c.now + settle + SETTLE_BOUND_EXTRA_MS });
+    expect(timers(r.effects).at(-1)).toBe(settle);
+    // A CR and an AT command for the caller's own modem: no prompt yet, the quiet starts again.
+    const at = (ms: number) => ctx({ now: c.now + ms });
+    r = run([{ type: 'noise' }], at(settle / 2), r.state);
+    expect(r.state.tag).toBe('settling');
+    expect(timers(r.effects)).toEqual([settle]);
+    expect(writes(r.effects)).toBe('');
+    // Near the bound only what is left of it; past it, nothing more: the timer runs out.
+    const bound = settle + SETTLE_BOUND_EXTRA_MS;
+    r = run([{ type: 'noise' }], at(bound - 10), r.state);
+    expect(timers(r.effects)).toEqual([10]);
+    const past = run([{ type: 'noise' }], at(bound), r.state);
+    expect(past.state).toBe(r.state);
+    expect(past.effects).toEqual([]);
+    r = run([{ type: 'timeout' }], at(bound), r.state);
+    expect(r.state).toMatchObject({ tag: 'login', step: 'name' });
+    expect(writes(r.effects)).toContain('login: ');
+  });
+});
+
 describe('session machine: the login deadline', () => {
   const timers = (effects: Effect[]) => effects.flatMap((e) => (e.do === 'timer' ? [e.ms] : []));
 
-  it('is per leg: Enter, ^U and a refusal re-prompt with what is left of it, never more', () => {
+  it('is per leg: ^U and a refusal re-prompt with what is left of it, Enter keeps the running timer', () => {
     const c = ctx();
     const loginMs = c.line.timing.loginMs;
     let r = run(toFirstPrompt, c);
@@ -160,8 +188,12 @@ describe('session machine: the login deadline', () => {
     // Later inputs arrive as the clock moves on; every new prompt gets the rest only.
     const later = (ms: number) => ctx({ now: c.now + ms });
     const q = Math.floor(loginMs / 4);
+    // Enter shows the prompt again and leaves the state (its reader, its timer) as it is.
+    const before = r.state;
     r = run([line('')], later(q), r.state);
-    expect(timers(r.effects)).toEqual([loginMs - q]);
+    expect(timers(r.effects)).toEqual([]);
+    expect(writes(r.effects)).toContain('login: ');
+    expect(r.state).toBe(before);
     r = run([{ type: 'cancel' }], later(2 * q), r.state);
     expect(timers(r.effects)).toEqual([loginMs - 2 * q]);
     r = run([line('mallory'), line('x'), { type: 'verified', ok: false }], later(3 * q), r.state);
@@ -178,7 +210,7 @@ describe('session machine: the login deadline', () => {
     expect(writes(r.effects)).toContain('Login timeout soon');
     const q = Math.floor(grace / 2);
     r = run([line('')], at(c.line.timing.loginMs + q), r.state);
-    expect(timers(r.effects)).toEqual([grace - q]);
+    expect(timers(r.effects)).toEqual([]);
     r = run([{ type: 'timeout' }], at(c.line.timing.loginMs + grace), r.state);
     expect(r.state).toMatchObject({ tag: 'teardown', outcome: 'login-timeout' });
   });
@@ -224,10 +256,20 @@ describe('session machine: refusals', () => {
     expect(transition(r.state, { type: 'timeout' }, ctx()).effects).toEqual([{ do: 'hangup' }]);
   });
 
-  it('refuses a name with a leading dash without asking for a password', () => {
-    const r = run([...toFirstPrompt, line('-froot')]);
-    expect(r.state).toMatchObject({ tag: 'login', step: 'name', failures: 1 });
-    expect(r.effects.some((e) => e.do === 'verify')).toBe(false);
+  it('takes a line no name can be (a leading dash, an AT command) for noise: prompt again, nothing asked or counted', () => {
+    for (const text of ['-froot', 'AT&C1A', 'john smith']) {
+      const prompt = run(toFirstPrompt);
+      const r = run([line(text)], ctx(), prompt.state);
+      expect(r.state).toBe(prompt.state);
+      expect(writes(r.effects)).toContain('login: ');
+      expect(r.effects.some((e) => e.do === 'verify' || e.do === 'failure' || e.do === 'reader')).toBe(false);
+      expect(r.effects).toContainEqual({
+        do: 'log',
+        level: 'info',
+        event: 'login-noise',
+        fields: { length: text.length },
+      });
+    }
   });
 
   it('does not accept the call-back pseudo-user on the second leg', () => {
@@ -335,7 +377,7 @@ describe('session machine: carrier loss and teardown', () => {
   const call = { callId: 'c', startedAt: 0, logins: [] };
   const clock = { deadline: 1_000_000, warned: false };
   const states: State[] = [
-    { tag: 'settling', call, phase: 1 },
+    { tag: 'settling', call, phase: 1, until: 2_000 },
     { tag: 'login', call, phase: 1, step: 'name', failures: 0, clock },
     { tag: 'login', call, phase: 2, step: 'secret', failures: 0, clock },
     { tag: 'verifying', call, phase: 2, failures: 0, claim: { kind: 'unknown', name: 'x' }, clock },
@@ -378,7 +420,7 @@ describe('session machine: carrier loss and teardown', () => {
     expect(run([{ type: 'stop' }], ctx(), { tag: 'ppp', call, autoPpp: true }).effects).toEqual([
       { do: 'stop-ppp' },
     ]);
-    const r = run([{ type: 'stop' }], ctx(), { tag: 'settling', call, phase: 1 });
+    const r = run([{ type: 'stop' }], ctx(), { tag: 'settling', call, phase: 1, until: 2_000 });
     expect(r.state.tag).toBe('stopped');
     expect(r.effects[0]).toMatchObject({ do: 'finish', outcome: 'daemon-stopped' });
   });

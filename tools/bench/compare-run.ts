@@ -283,7 +283,7 @@ async function linesMain(dir: string): Promise<void> {
   const first = results[0];
   const idleLine =
     first && 'idle' in first && first.idle
-      ? `Idle, ${first.lines} line(s), health check off, over ${first.idle.seconds} s: **${first.idle.switches} context switches**, ${first.idle.secondHalfSwitches} of them in the second half (all ${first.idle.threads} threads, voluntary and not, from /proc/PID/task/*/status), and **${first.idle.cpuMs} ms CPU** (utime + stime, 10 ms ticks).`
+      ? `Idle, ${first.lines} line(s), health check off, over ${first.idle.seconds} s: **${first.idle.switches} context switches**, ${first.idle.secondHalfSwitches} of them in the second half (all ${first.idle.threads} threads, voluntary and not, from /proc/PID/task/*/status${first.idle.woken.length > 0 ? `; by thread: ${first.idle.woken.join(', ')}` : ''}), and **${first.idle.cpuMs} ms CPU** (utime + stime, 10 ms ticks).`
       : 'Idle: not measured.';
   const md = [
     '<!-- lines:start -->',

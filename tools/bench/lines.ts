@@ -42,18 +42,35 @@ export function memOf(pid: number): Mem {
 }
 
 /** Voluntary + involuntary context switches of every thread, and CPU time (ms). */
-export function wakeups(pid: number): { switches: number; cpuMs: number; threads: number } {
+export function wakeups(pid: number): {
+  switches: number;
+  cpuMs: number;
+  threads: number;
+  /** Switches per thread, by thread id and name ("123 node", "125 libuv-worker"). */
+  perThread: Record<string, number>;
+} {
   let switches = 0;
+  const perThread: Record<string, number> = {};
   const tasks = readdirSync(`/proc/${pid}/task`);
   for (const t of tasks) {
     const st = readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8');
-    switches += Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(st)?.[1] ?? 0);
-    switches += Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(st)?.[1] ?? 0);
+    const n =
+      Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1] ?? 0) +
+      Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1] ?? 0);
+    switches += n;
+    perThread[`${t} ${/^Name:\s+(.*)$/m.exec(st)?.[1] ?? '?'}`] = n;
   }
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
-  return { switches, cpuMs: ticks * 10, threads: tasks.length };
+  return { switches, cpuMs: ticks * 10, threads: tasks.length, perThread };
+}
+
+/** The threads that switched between two readings, as "name: count". */
+export function wokenThreads(a: Record<string, number>, b: Record<string, number>): string[] {
+  return Object.entries(b)
+    .filter(([k, n]) => n - (a[k] ?? 0) > 0)
+    .map(([k, n]) => `${k.replace(/^\d+ /, '')}: ${n - (a[k] ?? 0)}`);
 }
 
 export interface LinesResult {
@@ -68,7 +85,15 @@ export interface LinesResult {
   /** From exec until every line logged `line-ready`. */
   allReadyMs: number;
   /** Over idleSeconds with the health check off, one line count only. */
-  idle?: { seconds: number; switches: number; cpuMs: number; threads: number; secondHalfSwitches: number };
+  idle?: {
+    seconds: number;
+    switches: number;
+    cpuMs: number;
+    threads: number;
+    secondHalfSwitches: number;
+    /** Which threads switched, and how often ("node: 1"). */
+    woken: string[];
+  };
 }
 
 /**
@@ -184,6 +209,7 @@ export async function measureLines(
           secondHalfSwitches: b.switches - mid.switches,
           cpuMs: b.cpuMs - a.cpuMs,
           threads: b.threads,
+          woken: wokenThreads(a.perThread, b.perThread),
         };
       }
     } finally {
