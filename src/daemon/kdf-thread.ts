@@ -71,13 +71,15 @@ class KdfThread {
     onGone: (t: KdfThread) => void,
   ) {
     this.worker = new Worker(SOURCE, { eval: true, workerData: { nice }, stdout: false, stderr: false });
-    this.worker.unref();
     this.worker.on('message', (m: FromThread) => {
       if (m.ev === 'ready') this.info = { tid: m.tid, nice: m.nice };
       else onKey(this, m.id, Buffer.from(m.key.buffer, m.key.byteOffset, m.key.byteLength));
     });
     this.worker.on('error', () => onGone(this));
     this.worker.on('exit', () => onGone(this));
+    // After the listeners: a 'message' listener refs the worker's port again, and a
+    // daemon that has stopped would then wait for the linger before it exits.
+    this.worker.unref();
   }
 }
 

@@ -164,7 +164,6 @@ export class OffLoopSpawner {
   private start(): void {
     const w = new Worker(WORKER_SOURCE, { eval: true, stdout: false, stderr: false });
     this.worker = w;
-    w.unref();
     w.on('message', (m: FromWorker) => this.message(m));
     const gone = (why: string): void => {
       if (this.worker !== w) return;
@@ -183,6 +182,9 @@ export class OffLoopSpawner {
     };
     w.on('error', (err) => gone(`spawn worker failed: ${err.message}`));
     w.on('exit', () => gone('spawn worker exited'));
+    // After the listeners: a 'message' listener refs the worker's port again, and a
+    // daemon that has stopped would then wait for the linger before it exits.
+    w.unref();
   }
 
   private message(m: FromWorker): void {

@@ -16,6 +16,17 @@ beforeAll(() => {
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('OffLoopSpawner', () => {
+  it("never keeps the process alive: the worker is unref'd once its listeners are on", async () => {
+    // First in the file: no other test's thread is still ending.
+    const ports = () =>
+      process.getActiveResourcesInfo().filter((r) => r === 'MessagePort' || r === 'Worker').length;
+    const before = ports();
+    const spawner = new OffLoopSpawner(0, 60_000);
+    await spawner.whenReady();
+    expect(ports()).toBe(before);
+    spawner.close();
+  });
+
   it("relays stderr that arrives after the child's exit, then its end", async () => {
     const spawner = new OffLoopSpawner(0, 60_000);
     await spawner.whenReady();

@@ -26,6 +26,17 @@ function niceOf(tid: number): number {
 }
 
 describe('KdfThreads', () => {
+  it("never keeps the process alive: its thread is unref'd once its listeners are on", async () => {
+    // First in the file: no other test's thread is still ending.
+    const ports = () =>
+      process.getActiveResourcesInfo().filter((r) => r === 'MessagePort' || r === 'Worker').length;
+    const before = ports();
+    const kdf = threads({ threads: 1, lingerMs: 60_000 });
+    await kdf.derive('1234', salt, 32, params);
+    expect(kdf.running).toBe(1);
+    expect(ports()).toBe(before);
+  });
+
   it('derives the same keys as scrypt on the pool, NFC included, and verifySecret decides the same', async () => {
     const kdf = threads();
     for (const secret of ['1234', 'pässwort', 'pa\u0308sswort']) {
