@@ -1,6 +1,13 @@
 import { EventEmitter } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
-import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import type { Worker } from 'node:worker_threads';
+
+/** Loaded with the first worker, not with the daemon (about 0.3 MB an idle daemon does not need). */
+const load = createRequire(import.meta.url);
+function workerClass(): typeof Worker {
+  return (load('node:worker_threads') as typeof import('node:worker_threads')).Worker;
+}
 
 /**
  * Starting a child off the daemon's event loop. child_process.spawn is synchronous: the
@@ -162,7 +169,7 @@ export class OffLoopSpawner {
   }
 
   private start(): void {
-    const w = new Worker(WORKER_SOURCE, { eval: true, stdout: false, stderr: false });
+    const w = new (workerClass())(WORKER_SOURCE, { eval: true, stdout: false, stderr: false });
     this.worker = w;
     w.on('message', (m: FromWorker) => this.message(m));
     const gone = (why: string): void => {
