@@ -22,6 +22,8 @@ export const REPO = findRepo();
 export const DIST = path.join(REPO, 'dist');
 export const CLI = path.join(DIST, 'cli.js');
 export const STANDIN = path.join(DIST, 'demo', 'pppd-standin.js');
+/** The light pppd stand-in (POSIX sh, builtins only): costs to start what real pppd costs. */
+export const STANDIN_SH = path.join(REPO, 'tools', 'bench', 'pppd-standin.sh');
 
 /**
  * The environment dist/cli.js's `#!/usr/bin/env -S VAR=value ... node` line sets (glibc

@@ -17,6 +17,8 @@ import { Notifier } from './notify.js';
 import { LineTracer, tracedTransport } from './trace.js';
 import { StatusFile, type LineStatus } from './status.js';
 import { Supervisor, type SupervisorDeps } from './supervisor.js';
+import { KdfThreads } from './kdf-thread.js';
+import { verifySecret } from '../policy/index.js';
 
 /**
  * The daemon proper: config, supervisor, signals, systemd and the status file.
@@ -70,6 +72,9 @@ function firstAttempts(names: readonly string[]) {
   };
 }
 
+/** The daemon's key derivations (one set for the process; threads only while checks run). */
+const kdfThreads = new KdfThreads();
+
 export function realDeps(log: Logger): Omit<SupervisorDeps, 'onStatus'> {
   return {
     log,
@@ -84,6 +89,8 @@ export function realDeps(log: Logger): Omit<SupervisorDeps, 'onStatus'> {
       }),
     makeLock: (line: LineConfig, lockDir: string) => new UucpLock(line.device, { dir: lockDir, log }),
     startPpp: startPppd,
+    // scrypt on threads below the event loop's priority, not on libuv's pool.
+    verifySecret: (hash, secret) => verifySecret(hash, secret, kdfThreads.derive),
     watchCarrier: (line, fn) => {
       if (line.signals.kind !== 'sim') return undefined;
       const signals = connectSimSignals(line.signals.socket, line.device);

@@ -10,6 +10,7 @@ import {
   rmSync,
   writeSync,
 } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { CallbackdError } from '../errors.js';
 
@@ -77,6 +78,39 @@ export function writeFileSafely(file: string, data: string, mode: number, o: { f
     renameSync(tmp, file);
   } catch (err) {
     rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * writeFileSafely with the open, write, flush and rename on libuv's pool, so the event
+ * loop goes on meanwhile (a rename over an existing file on ext4 waits for the new
+ * file's data: 3-4 ms a time, measured with 128 lines). Same checks and flags.
+ */
+export async function writeFileSafelyAsync(
+  file: string,
+  data: string,
+  mode: number,
+  o: { fsync?: boolean } = {},
+): Promise<void> {
+  const dir = dirname(file);
+  ensureSafeDir(dir);
+  const tmp = join(dir, `.${basename(file)}.${randomBytes(8).toString('hex')}.tmp`);
+  const fh = await fsp.open(
+    tmp,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+    mode,
+  );
+  try {
+    try {
+      await fh.writeFile(data);
+      if (o.fsync ?? true) await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fsp.rename(tmp, file);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
     throw err;
   }
 }

@@ -32,6 +32,8 @@ export interface SupervisorDeps {
   now?: () => number;
   /** The open RADIUS NAS, when the config has [radius] (the daemon opens and reopens it). */
   radius?: SessionDeps['radius'];
+  /** The secret check; defaults to policy's verifySecret on libuv's pool. */
+  verifySecret?: SessionDeps['verifySecret'];
 }
 
 interface Managed {
@@ -95,7 +97,7 @@ export class Supervisor {
       startPpp: this.deps.startPpp,
       watchCarrier: this.deps.watchCarrier,
       transferCallback: (req) => this.transferCallback(req),
-      verifySecret,
+      verifySecret: this.deps.verifySecret ?? verifySecret,
       now: this.deps.now,
       finish: (rec) => this.record(rec),
       onState: (s) => this.onState(managed, s),

@@ -26,11 +26,16 @@ export const DUMMY_HASH =
 /**
  * Checks a typed secret against a stored hash. An undefined or malformed hash
  * (unknown user, broken config entry) costs the same work and returns false.
+ * `derive` is where the scrypt runs (the daemon passes its own threads, kdf-thread.ts).
  */
-export async function verifySecret(hash: string | undefined, secret: string): Promise<boolean> {
+export async function verifySecret(
+  hash: string | undefined,
+  secret: string,
+  derive: typeof deriveSecret = deriveSecret,
+): Promise<boolean> {
   const stored = hash === undefined ? undefined : parseSecretHash(hash);
   const target = stored ?? (parseSecretHash(DUMMY_HASH) as ParsedHash);
-  const key = await deriveSecret(String(secret), target.salt, target.key.length, target);
+  const key = await derive(String(secret), target.salt, target.key.length, target);
   const same = timingSafeEqual(key, target.key);
   return stored !== undefined && same;
 }

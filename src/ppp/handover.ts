@@ -3,6 +3,7 @@ import { accessSync, closeSync, constants, existsSync, openSync } from 'node:fs'
 import { CallbackdError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { waitFor, within } from '../wait.js';
+import { OffLoopSpawner, type ChildLike } from './off-loop-spawn.js';
 
 /**
  * Hands the line to pppd: pppd gets the tty as its stdin and stdout and speaks PPP on it
@@ -73,7 +74,24 @@ export interface HandOverOptions {
    * call, is skipped (start.ts).
    */
   stty?: boolean;
+  /**
+   * Where the child is spawned: `auto` (default) on the event loop while few children
+   * run, through a worker thread from OFF_LOOP_FROM running children on; `always` and
+   * `never` for tests.
+   */
+  offLoop?: 'auto' | 'always' | 'never';
 }
+
+/**
+ * While another line's pppd runs, a new one is spawned by a worker thread, so the fork's
+ * wait does not stop every other line (off-loop-spawn.ts); the worker stays
+ * OFF_LOOP_LINGER_MS after the last pppd has exited. A lone call spawns directly.
+ */
+export const OFF_LOOP_FROM = 1;
+const OFF_LOOP_LINGER_MS = 30_000;
+const spawner = new OffLoopSpawner(OFF_LOOP_FROM, OFF_LOOP_LINGER_MS);
+/** Children started here that have not exited yet. */
+let running = 0;
 
 const DEFAULT_TAIL = 8 * 1024;
 const DEFAULT_STDERR_DRAIN_MS = 250;
@@ -127,15 +145,37 @@ export async function handOverToPppd(o: HandOverOptions): Promise<PppRun> {
         );
       }
     }
-    const child = ctty
-      ? spawn(SETSID, ['--ctty', o.file, ...o.args], { stdio: [fd, fd, 'pipe'], env: o.env ?? process.env })
-      : spawn(o.file, o.args, { stdio: [fd, fd, 'pipe'], env: o.env ?? process.env, detached: true });
+    const file = ctty ? SETSID : o.file;
+    const args = ctty ? ['--ctty', o.file, ...o.args] : o.args;
+    const env = o.env ?? process.env;
+    const mode = o.offLoop ?? 'auto';
+    if (mode === 'always') await spawner.whenReady();
+    const offLoop = mode === 'always' || (mode === 'auto' && spawner.wants(running));
+    let child: ChildLike;
+    if (offLoop) {
+      try {
+        child = await spawner.spawn({ file, args, fd, env, detached: !ctty });
+      } catch (err) {
+        throw new CallbackdError(
+          'PPP_SPAWN',
+          `cannot start ${o.file}: ${(err as Error).message}`,
+          { file: o.file },
+          err,
+        );
+      }
+    } else {
+      child = spawn(file, args, { stdio: [fd, fd, 'pipe'], env, detached: !ctty });
+    }
     const pid = child.pid;
     if (pid === undefined) {
       // spawn reports ENOENT/EACCES asynchronously through 'error'.
       const err = await new Promise<Error>((res) => child.once('error', res));
       throw new CallbackdError('PPP_SPAWN', `cannot start ${o.file}: ${err.message}`, { file: o.file }, err);
     }
+    running++;
+    child.once('exit', () => {
+      if (--running === 0) spawner.idle();
+    });
     const run = watch(child, pid, o);
     // The lock names pppd as soon as it runs; if its exec fails below, the session's
     // reclaim takes the lock back.
@@ -200,7 +240,7 @@ const STTY_DEADLINE_MS = 2_000;
  * setsid(1)'s exit code when it could not exec the program (126, 127) within a moment,
  * else undefined: the program runs, and its own exit comes later.
  */
-function execFailure(child: ChildProcess): Promise<number | undefined> {
+function execFailure(child: ChildLike): Promise<number | undefined> {
   if (child.exitCode !== null) return Promise.resolve(isExecFailure(child.exitCode));
   return waitFor<number | undefined>(
     (done) => {
@@ -215,7 +255,7 @@ const isExecFailure = (code: number | null) => (code === 126 || code === 127 ? c
 /** setsid execs at once; a program that has not failed by then has started. */
 const EXEC_CHECK_MS = 100;
 
-function watch(child: ChildProcess, pid: number, o: HandOverOptions): PppRun {
+function watch(child: ChildLike, pid: number, o: HandOverOptions): PppRun {
   const tailBytes = o.tailBytes ?? DEFAULT_TAIL;
   const drainMs = o.stderrDrainMs ?? DEFAULT_STDERR_DRAIN_MS;
   const graceMs = o.hangupGraceMs ?? DEFAULT_HANGUP_GRACE_MS;

@@ -264,4 +264,71 @@ describe('handing the line to a pppd stand-in', () => {
     expect(Number(fields[4])).not.toBe(0); // tty_nr
     expect(Number(fields[3])).toBe(run.pid); // session id: the child leads its own session
   });
+
+  describe('spawned by the worker thread (as with many lines busy)', () => {
+    it('the stand-in gets the line, its stderr and exit status come back, the lock names it', async () => {
+      const { ptsName, master } = openPair();
+      const { transport, lock } = await lineAndLock(ptsName);
+      const tap = new LogTap();
+      const log = createLogger({ level: 'debug', destination: tap.stream });
+      let fromLine = '';
+      master.on('data', (b: Buffer) => (fromLine += b.toString('latin1')));
+      const run = await handOverToPppd({
+        ttyPath: ptsName,
+        closeLine: () => transport.close(),
+        file: process.execPath,
+        args: [standin, 'standin-exit', '16'],
+        lock,
+        log,
+        offLoop: 'always',
+      });
+      cleanups.push(() => run.stop(1_000));
+      expect(parseLockPid(readFileSync(lock.path))).toBe(run.pid);
+      await until(master, () => fromLine.includes('STANDIN-HELLO'), 'greeting');
+      master.write('line one\nBYE 3\n');
+      expect(await run.exited).toEqual({ code: 3, signal: null });
+      expect(run.stderrTail()).toContain('pppd stand-in: this is not pppd');
+      expect(tap.events.some((e) => e.event === 'pppd' && String(e.msg).includes('this is not pppd'))).toBe(
+        true,
+      );
+      expect(transport.isOpen).toBe(false);
+    });
+
+    it("stop() signals the worker's child by its process group: SIGTERM, exit 5", async () => {
+      const { ptsName, master } = openPair();
+      const { transport, lock, log } = await lineAndLock(ptsName);
+      let fromLine = '';
+      master.on('data', (b: Buffer) => (fromLine += b.toString('latin1')));
+      const run = await handOverToPppd({
+        ttyPath: ptsName,
+        closeLine: () => transport.close(),
+        file: process.execPath,
+        args: [standin],
+        lock,
+        log,
+        offLoop: 'always',
+      });
+      await until(master, () => fromLine.includes('STANDIN-HELLO'), 'greeting');
+      await run.stop(5_000);
+      expect(await run.exited).toEqual({ code: 5, signal: null });
+    });
+
+    it('a missing program is a PPP_SPAWN error', async () => {
+      const { ptsName } = openPair();
+      const { transport, lock, log } = await lineAndLock(ptsName);
+      const err = await handOverToPppd({
+        ttyPath: ptsName,
+        closeLine: () => transport.close(),
+        file: join(work, 'no-such-pppd'),
+        args: [],
+        lock,
+        log,
+        modemLine: false,
+        offLoop: 'always',
+      }).catch((e: unknown) => e);
+      expect(isCallbackdError(err, 'PPP_SPAWN')).toBe(true);
+      expect(String(err)).toContain('no-such-pppd');
+      expect(parseLockPid(readFileSync(lock.path))).toBe(process.pid);
+    });
+  });
 });

@@ -249,11 +249,35 @@ describe('StatusFile write coalescing', () => {
     await Promise.all(writes);
     expect(readFile().lines[0]?.state).toBe('ppp');
     // The next change waits for its own debounce; the file keeps the last write until then.
-    void f.update([line('ttyS1', 'idle', 'now')]);
+    const idle = f.update([line('ttyS1', 'idle', 'now')]);
     await vi.advanceTimersByTimeAsync(100);
     expect(readFile().lines[0]?.state).toBe('ppp');
     await vi.advanceTimersByTimeAsync(100);
+    // The write itself runs off the event loop: the update resolves once the file holds it.
+    await idle;
     expect(readFile().lines[0]?.state).toBe('idle');
+  });
+
+  it('writes one after the other: the file ends with the latest state, and remove() waits for a write on its way', async () => {
+    const f = new StatusFile(path.join(dir, 'state'), {
+      configSource: 'x',
+      log: silentLogger(),
+      debounceMs: 10_000,
+    });
+    const writes: Promise<void>[] = [];
+    for (const state of ['answering', 'login', 'verifying', 'ppp', 'idle']) {
+      void f.update([line('ttyS1', state, 'now')]);
+      writes.push(f.flush());
+    }
+    await Promise.all(writes);
+    expect(readFile().lines[0]?.state).toBe('idle');
+    expect(readdirSync(path.join(dir, 'state'))).toEqual(['status.json']);
+    // A write started and not awaited, then remove(): no file afterwards.
+    void f.update([line('ttyS1', 'dialing', 'now')]);
+    void f.flush();
+    await f.remove();
+    expect(existsSync(f.file)).toBe(false);
+    expect(readdirSync(path.join(dir, 'state'))).toEqual([]);
   });
 
   it('flush writes what is pending at once, and nothing is left for the timer', async () => {

@@ -27,7 +27,7 @@ import {
 } from '../../src/sim/index.js';
 import { Terminal } from '../../src/sim/terminal.js';
 import { shebangFlags } from './lines.js';
-import { CLI, REPO, shebangEnv, STANDIN } from '../paths.js';
+import { CLI, REPO, shebangEnv, STANDIN, STANDIN_SH } from '../paths.js';
 
 /**
  * The seed scenario (the HOWTO's client chat script, real chat(8)) on the simulator,
@@ -334,26 +334,34 @@ function startCallbackd(cfg: string): Running & { spawnedAt: number[]; secretChe
 }
 
 /**
- * The stand-in as pppd: node through a link named pppd, so callbackd treats it as it
- * treats real pppd (which sets the modem line up itself: no stty process).
+ * Which pppd stand-in plays pppd: `node` is src/demo/pppd-standin.ts (a Node process per
+ * call, 40-60 ms of CPU to start); `sh` is tools/bench/pppd-standin.sh, the same
+ * conversation in POSIX sh builtins, which starts in about a millisecond, as real pppd does.
  */
-export function pppdLink(dir: string): string {
-  const bin = path.join(dir, 'bin');
+export type Standin = 'node' | 'sh';
+
+/**
+ * The stand-in as pppd: through a link named pppd (to node, or to the sh script itself),
+ * so callbackd treats it as it treats real pppd (which sets the modem line up itself: no
+ * stty process).
+ */
+export function pppdLink(dir: string, standin: Standin = 'node'): string {
+  const bin = path.join(dir, standin === 'node' ? 'bin' : 'bin-sh');
   mkdirSync(bin, { recursive: true });
   const link = path.join(bin, 'pppd');
-  if (!existsSync(link)) symlinkSync(process.execPath, link);
+  if (!existsSync(link)) symlinkSync(standin === 'node' ? process.execPath : STANDIN_SH, link);
   return link;
 }
 
 /** The PPP user (password hash `hash`) and the stand-in as pppd, in callbackd's config. */
-export function standinPppToml(dir: string, hash: string): string {
+export function standinPppToml(dir: string, hash: string, standin: Standin = 'node'): string {
   return `[[ppp_users]]
 name = "pppuser"
 password_hash = ${JSON.stringify(hash)}
 
 [pppd]
-path = ${JSON.stringify(pppdLink(dir))}
-prefix_args = [${JSON.stringify(STANDIN)}]
+path = ${JSON.stringify(pppdLink(dir, standin))}
+prefix_args = [${standin === 'node' ? JSON.stringify(STANDIN) : ''}]
 local_address = "192.168.1.1"
 remote_address = "192.168.1.2"
 `;

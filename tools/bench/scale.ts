@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { hashSecret } from '../../src/policy/hash.js';
 import { createExchange, stdioWithoutMasters, serveControl, type SimModem } from '../../src/sim/index.js';
 import { Terminal } from '../../src/sim/terminal.js';
-import { standinPppToml } from './compare.js';
+import { standinPppToml, type Standin } from './compare.js';
 import { memOf, shebangFlags } from './lines.js';
 import { CLI, shebangEnv } from '../paths.js';
 
@@ -30,9 +30,32 @@ export interface ScaleResult {
   callsPerSecond: number;
   lag: { p50: number; p99: number; max: number; n: number } | undefined;
   peakRssKB: number;
+  /**
+   * CPU seconds over the measured window: the daemon itself, its exited children (the
+   * pppd stand-ins: setsid execs them, so the daemon reaps them), and this process (the
+   * simulator and the callers).
+   */
+  cpu: { daemon: number; children: number; bench: number };
+  standin: Standin;
+  /**
+   * The daemon's accounting file after the run: records per `outcome/pppExitCode`, and
+   * how many carry pppd's byte counts. A stand-in that callbackd treats as pppd gives one
+   * `ppp-ok/0` record with bytes per completed call.
+   */
+  records: { total: number; withBytes: number; byOutcome: Record<string, number> };
 }
 
-export async function scale(n: number, seconds: number, nodeArgs: string[] = []): Promise<ScaleResult> {
+export interface ScaleOptions {
+  /** Extra node options for the daemon (V8 flags, --cpu-prof). */
+  nodeArgs?: string[];
+  /** Extra environment for the daemon (UV_THREADPOOL_SIZE, ...). */
+  env?: Record<string, string>;
+  standin?: Standin;
+}
+
+export async function scale(n: number, seconds: number, o: ScaleOptions = {}): Promise<ScaleResult> {
+  const nodeArgs = o.nodeArgs ?? [];
+  const standin = o.standin ?? 'sh';
   const dir = mkdtempSync(path.join(tmpdir(), 'callbackd-scale-'));
   mkdirSync(path.join(dir, 'lock'));
   const exchange = await createExchange({ ringIntervalMs: 500, dialDelayMs: 50, maxEvents: 20_000 });
@@ -67,7 +90,7 @@ chat_pause = "0s"
 health_check = 0
 
 ${lines}
-${standinPppToml(dir, hash)}# PPP users may log in on the first call (no call-back): the cycle is the login and pppd.
+${standinPppToml(dir, hash, standin)}# PPP users may log in on the first call (no call-back): the cycle is the login and pppd.
 autoppp_before_callback = true
 `,
     );
@@ -77,9 +100,10 @@ autoppp_before_callback = true
       [...shebangFlags(), ...nodeArgs, '--import', PROBE, CLI, 'run', '--config', cfg, '--log-level', 'info'],
       {
         stdio: stdioWithoutMasters(['ignore', 'pipe', 'ignore']),
-        env: { ...process.env, ...shebangEnv(), CALLBACKD_LAG_FILE: lagFile },
+        env: { ...process.env, ...shebangEnv(), ...o.env, CALLBACKD_LAG_FILE: lagFile },
       },
     );
+    let result: ScaleResult;
     try {
       await new Promise<void>((resolve, reject) => {
         let ready = 0;
@@ -96,6 +120,8 @@ autoppp_before_callback = true
       child.stdout!.resume();
       // Start the measured window: a fresh histogram.
       child.kill('SIGUSR2');
+      const cpu0 = cpuOf(child.pid!);
+      const bench0 = process.cpuUsage();
       let peakRssKB = 0;
       const sampler = setInterval(() => {
         try {
@@ -139,13 +165,20 @@ autoppp_before_callback = true
         }),
       );
       clearInterval(sampler);
+      const cpu1 = cpuOf(child.pid!);
+      const bench1 = process.cpuUsage(bench0);
+      const cpu = {
+        daemon: cpu1.self - cpu0.self,
+        children: cpu1.children - cpu0.children,
+        bench: (bench1.user + bench1.system) / 1e6,
+      };
       rmSync(lagFile, { force: true });
       child.kill('SIGUSR2');
       for (let i = 0; i < 50 && !existsSync(lagFile); i++) await new Promise((r) => setTimeout(r, 100));
       const lag = existsSync(lagFile)
         ? (JSON.parse(readFileSync(lagFile, 'utf8')) as ScaleResult['lag'])
         : undefined;
-      return {
+      result = {
         lines: n,
         seconds,
         calls,
@@ -154,14 +187,43 @@ autoppp_before_callback = true
         callsPerSecond: calls / seconds,
         lag,
         peakRssKB,
+        cpu,
+        standin,
+        records: { total: 0, withBytes: 0, byOutcome: {} },
       };
     } finally {
       child.kill('SIGTERM');
       await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
     }
+    // Read after the daemon has stopped: every call it ended is in the file.
+    result.records = readRecords(path.join(dir, 'accounting.jsonl'));
+    return result;
   } finally {
     await control.close();
     await exchange.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function readRecords(file: string): ScaleResult['records'] {
+  const records = { total: 0, withBytes: 0, byOutcome: {} as Record<string, number> };
+  if (!existsSync(file)) return records;
+  for (const l of readFileSync(file, 'utf8').split('\n')) {
+    if (!l.trim()) continue;
+    const r = JSON.parse(l) as { outcome: string; pppExitCode?: number; bytesIn?: number; bytesOut?: number };
+    records.total++;
+    if (r.bytesIn !== undefined && r.bytesOut !== undefined) records.withBytes++;
+    const key = `${r.outcome}/${r.pppExitCode ?? '-'}`;
+    records.byOutcome[key] = (records.byOutcome[key] ?? 0) + 1;
+  }
+  return records;
+}
+
+/** utime+stime and cutime+cstime of a process, in seconds (/proc/PID/stat, USER_HZ 100). */
+function cpuOf(pid: number): { self: number; children: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14-17 of proc(5); f[0] is field 3.
+  const n = (i: number): number => Number(f[i - 3]);
+  return { self: (n(14) + n(15)) / 100, children: (n(16) + n(17)) / 100 };
 }
