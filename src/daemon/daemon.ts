@@ -91,6 +91,8 @@ export function realDeps(log: Logger): Omit<SupervisorDeps, 'onStatus'> {
     startPpp: startPppd,
     // scrypt on threads below the event loop's priority, not on libuv's pool.
     verifySecret: (hash, secret) => verifySecret(hash, secret, kdfThreads.derive),
+    // A thread takes tens of ms to start: start it while the caller types the password.
+    prepareSecretCheck: () => kdfThreads.warm(),
     watchCarrier: (line, fn) => {
       if (line.signals.kind !== 'sim') return undefined;
       const signals = connectSimSignals(line.signals.socket, line.device);

@@ -121,6 +121,20 @@ export class KdfThreads {
       this.pump();
     });
 
+  /**
+   * Starts a thread now if none runs, so that the next check does not wait for one to
+   * start (a new thread is tens of ms: a V8 isolate). Unused, it ends after the linger.
+   */
+  warm(): void {
+    if (this.threads.length > 0) return;
+    try {
+      this.startThread();
+    } catch {
+      return; // the first check then falls back to the pool, as pump() does
+    }
+    this.idleCheck();
+  }
+
   /** The running threads' ids and nice values (for tests and diagnostics). */
   info(): { tid?: number | undefined; nice?: number | undefined }[] {
     return this.threads.map((t) => t.info);
@@ -143,16 +157,11 @@ export class KdfThreads {
       let t = this.threads.find((x) => x.jobs.size === 0);
       if (!t && this.threads.length < this.max) {
         try {
-          t = new KdfThread(
-            this.nice,
-            (th, id, key) => this.done(th, id, key),
-            (th) => this.gone(th),
-          );
+          t = this.startThread();
         } catch {
           for (const job of this.queue.splice(0)) fallback(job);
           return;
         }
-        this.threads.push(t);
       }
       if (!t) return;
       const job = this.queue.shift()!;
@@ -169,6 +178,16 @@ export class KdfThreads {
       });
     }
     this.idleCheck();
+  }
+
+  private startThread(): KdfThread {
+    const t = new KdfThread(
+      this.nice,
+      (th, id, key) => this.done(th, id, key),
+      (th) => this.gone(th),
+    );
+    this.threads.push(t);
+    return t;
   }
 
   private done(t: KdfThread, id: number, key: Buffer): void {

@@ -34,6 +34,7 @@ export interface SupervisorDeps {
   radius?: SessionDeps['radius'];
   /** The secret check; defaults to policy's verifySecret on libuv's pool. */
   verifySecret?: SessionDeps['verifySecret'];
+  prepareSecretCheck?: SessionDeps['prepareSecretCheck'];
 }
 
 interface Managed {
@@ -98,6 +99,7 @@ export class Supervisor {
       watchCarrier: this.deps.watchCarrier,
       transferCallback: (req) => this.transferCallback(req),
       verifySecret: this.deps.verifySecret ?? verifySecret,
+      prepareSecretCheck: this.deps.prepareSecretCheck,
       now: this.deps.now,
       finish: (rec) => this.record(rec),
       onState: (s) => this.onState(managed, s),

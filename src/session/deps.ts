@@ -71,6 +71,11 @@ export interface SessionDeps {
   now?: () => number;
   verifySecret: (hash: string | undefined, secret: string) => Promise<boolean>;
   /**
+   * A secret check is coming (the caller is at a password prompt, or PPP with PAP has
+   * started): whatever the check runs on may get ready now, while the caller types.
+   */
+  prepareSecretCheck?: () => void;
+  /**
    * Carrier changes while callbackd does not hold the tty (pppd has it). Only lines
    * whose DCD comes through a side channel (the simulator) have one; on a real tty the
    * kernel delivers the hang-up to pppd itself.

@@ -208,6 +208,7 @@ export class LineSession {
         if (this.deps.line.pppCallback) {
           this.readerOn = false;
           this.rawPpp = true;
+          this.deps.prepareSecretCheck?.(); // PAP comes once LCP is up
         }
       } else if (e.kind === 'cancel') this.push({ type: 'cancel' });
       else if (e.kind === 'overlong') this.push({ type: 'overlong' });
@@ -443,6 +444,8 @@ export class LineSession {
           detectPpp: e.detectPpp,
         });
         this.readerOn = true;
+        // No echo: a password prompt, so a secret check follows.
+        if (!e.echo) this.deps.prepareSecretCheck?.();
         return;
       case 'answer':
         void this.background(generation, async () => ({

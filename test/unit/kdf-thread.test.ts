@@ -96,4 +96,24 @@ describe('KdfThreads', () => {
       (await kdf.derive('1234', salt, 32, params)).equals(await deriveSecret('1234', salt, 32, params)),
     ).toBe(true);
   });
+
+  it('warm() starts the thread before the check, which then runs on it; unused, it ends after the linger', async () => {
+    const kdf = threads({ threads: 1, lingerMs: 20 });
+    kdf.warm();
+    expect(kdf.running).toBe(1);
+    kdf.warm(); // a second prompt does not start another
+    expect(kdf.running).toBe(1);
+    expect(
+      (await kdf.derive('1234', salt, 32, params)).equals(await deriveSecret('1234', salt, 32, params)),
+    ).toBe(true);
+    expect(kdf.running).toBe(1);
+    expect(kdf.info()).toHaveLength(1);
+    for (let i = 0; i < 1_000 && kdf.running > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(kdf.running).toBe(0);
+    // Warmed and never used: it ends all the same.
+    kdf.warm();
+    expect(kdf.running).toBe(1);
+    for (let i = 0; i < 1_000 && kdf.running > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(kdf.running).toBe(0);
+  });
 });

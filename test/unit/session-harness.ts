@@ -28,6 +28,8 @@ export interface Harness {
   ppp: { started: number; exit(code: number, stderr?: string): void };
   /** Secret checks waiting for the test's verdict, when `manualVerify` is set. */
   verifies: ((ok: boolean) => void)[];
+  /** How often the session said a secret check is coming (prepareSecretCheck). */
+  prepared: number;
   manualVerify: boolean;
   /** What the modem answers to ATA / ATD (undefined: nothing, ever). */
   answers: { ata?: string; atd?: string };
@@ -123,6 +125,9 @@ export async function startHarness(tune: (c: Config) => Config = (c) => c): Prom
     finish: (rec) => records.push(rec),
     onState: (s) => states.push(s.state),
     now: () => Date.now(),
+    prepareSecretCheck: () => {
+      h.prepared++;
+    },
     verifySecret: (): Promise<boolean> =>
       h.manualVerify ? new Promise<boolean>((r) => h.verifies.push(r)) : Promise.resolve(true),
   };
@@ -141,6 +146,7 @@ export async function startHarness(tune: (c: Config) => Config = (c) => c): Prom
     lock,
     answers,
     verifies: [],
+    prepared: 0,
     manualVerify: false,
     ppp: {
       get started() {

@@ -99,6 +99,19 @@ describe('effect loop', () => {
     expect(h.states.at(-1)).toBe('login');
   });
 
+  it('says a secret check is coming at the password prompt, before the password is typed', async () => {
+    h = await startHarness((c) => ({ ...c, pppd: { ...c.pppd, autoPppBeforeCallback: true } }));
+    await toPrompt(h);
+    expect(h.prepared).toBe(0);
+    h.type('pppuser\r');
+    await h.advance(100);
+    expect(h.prepared).toBe(1);
+    expect(h.verifies).toHaveLength(0);
+    h.type('secret\r');
+    await h.advance(100);
+    expect(h.ppp.started).toBe(1);
+  });
+
   it('stop while pppd runs: pppd is stopped first, one record, the line is closed', async () => {
     h = await startHarness((c) => ({ ...c, pppd: { ...c.pppd, autoPppBeforeCallback: true } }));
     await toPrompt(h);
