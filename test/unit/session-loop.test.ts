@@ -99,6 +99,41 @@ describe('effect loop', () => {
     expect(h.states.at(-1)).toBe('login');
   });
 
+  it('a line cut by the prompt is dropped to its end: its tail is never taken for a name', async () => {
+    // The HOWTO's script sends AT&C1A at the call-back's RING, 10 ms a character: the
+    // prompt can go out between AT&C and 1A, and "1A" alone would pass for a name.
+    h = await startHarness((c) => ({ ...c, pppd: { ...c.pppd, autoPppBeforeCallback: true } }));
+    h.ring();
+    while (h.states.at(-1) !== 'settling') await h.advance(1);
+    h.type('AT&C');
+    await h.advance(FAST_TIMING.settleMs + 1);
+    expect(h.states.at(-1)).toBe('login');
+    const before = h.modem.written.length;
+    h.type('1A\r');
+    await h.advance(10);
+    h.type('\r');
+    await h.advance(10);
+    h.type('pppuser\r');
+    await h.advance(100);
+    h.type('secret\r');
+    await h.advance(100);
+    expect(Buffer.concat(h.modem.written.slice(before)).toString('latin1')).not.toContain('1A');
+    expect(h.tap.events.filter((e) => e.event === 'login-refused')).toHaveLength(0);
+    expect(h.ppp.started).toBe(1);
+  });
+
+  it('a PPP frame cut by the prompt: the next frame still starts PPP (a flag ends the dropped line)', async () => {
+    h = await startHarness((c) => ({ ...c, pppd: { ...c.pppd, autoPppBeforeCallback: true } }));
+    h.ring();
+    while (h.states.at(-1) !== 'settling') await h.advance(1);
+    h.type(Buffer.from([0x7e, 0xff, 0x7d, 0x23, 0xc0]));
+    await h.advance(FAST_TIMING.settleMs + 1);
+    expect(h.states.at(-1)).toBe('login');
+    h.type(Buffer.from([0x21, 0x7d, 0x21, 0x7e, 0xff, 0x7d, 0x23, 0xc0, 0x21, 0x7d, 0x21]));
+    await h.advance(100);
+    expect(h.ppp.started).toBe(1);
+  });
+
   it('says a secret check is coming at the password prompt, before the password is typed', async () => {
     h = await startHarness((c) => ({ ...c, pppd: { ...c.pppd, autoPppBeforeCallback: true } }));
     await toPrompt(h);
