@@ -76,6 +76,33 @@ async function lineAndLock(ptsName: string) {
   return { transport, lock, log };
 }
 
+/**
+ * A line handed to the stand-in (with test-mode arguments, on the worker thread when
+ * `offLoop`), its log tapped; resolves once the stand-in has greeted the caller's side.
+ */
+async function handOverStandin(args: string[], offLoop?: 'always') {
+  const { ptsName, master } = openPair();
+  const { transport, lock } = await lineAndLock(ptsName);
+  const tap = new LogTap();
+  const log = createLogger({ level: 'debug', destination: tap.stream });
+  let fromLine = '';
+  master.on('data', (b: Buffer) => (fromLine += b.toString('latin1')));
+  const run = await handOverToPppd({
+    ttyPath: ptsName,
+    closeLine: () => transport.close(),
+    file: process.execPath,
+    args: [standin, ...args],
+    lock,
+    log,
+    ...(offLoop ? { offLoop } : {}),
+  });
+  cleanups.push(async () => {
+    await run.stop(1_000);
+  });
+  await until(master, () => fromLine.includes('STANDIN-HELLO'), 'greeting');
+  return { run, master, tap, ptsName, transport, lock };
+}
+
 describe('handing the line to a pppd stand-in', () => {
   it('streams 800 numbered lines across the hand-over: none lost, none duplicated; lock names the child', async () => {
     const { ptsName, master } = openPair();
@@ -141,19 +168,7 @@ describe('handing the line to a pppd stand-in', () => {
   });
 
   it('stop() ends the child with SIGTERM: exit 5, the stand-in plays pppd', async () => {
-    const { ptsName, master } = openPair();
-    const { transport, lock, log } = await lineAndLock(ptsName);
-    let fromLine = '';
-    master.on('data', (b: Buffer) => (fromLine += b.toString('latin1')));
-    const run = await handOverToPppd({
-      ttyPath: ptsName,
-      closeLine: () => transport.close(),
-      file: process.execPath,
-      args: [standin],
-      lock,
-      log,
-    });
-    await until(master, () => fromLine.includes('STANDIN-HELLO'), 'greeting');
+    const { run, transport } = await handOverStandin([]);
     await run.stop(5_000);
     expect(await run.exited).toEqual({ code: 5, signal: null });
     expect(pppdOutcome(5, null).outcome).toBe('stopped');
@@ -178,29 +193,6 @@ describe('handing the line to a pppd stand-in', () => {
     await transport.open();
     expect(transport.isOpen).toBe(true);
   });
-
-  /** A line handed to the stand-in with test-mode arguments; the log is tapped. */
-  async function handOverStandin(args: string[]) {
-    const { ptsName, master } = openPair();
-    const { transport, lock } = await lineAndLock(ptsName);
-    const tap = new LogTap();
-    const log = createLogger({ level: 'debug', destination: tap.stream });
-    let fromLine = '';
-    master.on('data', (b: Buffer) => (fromLine += b.toString('latin1')));
-    const run = await handOverToPppd({
-      ttyPath: ptsName,
-      closeLine: () => transport.close(),
-      file: process.execPath,
-      args: [standin, ...args],
-      lock,
-      log,
-    });
-    cleanups.push(async () => {
-      await run.stop(1_000);
-    });
-    await until(master, () => fromLine.includes('STANDIN-HELLO'), 'greeting');
-    return { run, master, tap, ptsName };
-  }
 
   async function leftChild(tap: LogTap): Promise<number> {
     const e = await tap.waitFor(
@@ -267,24 +259,8 @@ describe('handing the line to a pppd stand-in', () => {
 
   describe('spawned by the worker thread (as with many lines busy)', () => {
     it('the stand-in gets the line, its stderr and exit status come back, the lock names it', async () => {
-      const { ptsName, master } = openPair();
-      const { transport, lock } = await lineAndLock(ptsName);
-      const tap = new LogTap();
-      const log = createLogger({ level: 'debug', destination: tap.stream });
-      let fromLine = '';
-      master.on('data', (b: Buffer) => (fromLine += b.toString('latin1')));
-      const run = await handOverToPppd({
-        ttyPath: ptsName,
-        closeLine: () => transport.close(),
-        file: process.execPath,
-        args: [standin, 'standin-exit', '16'],
-        lock,
-        log,
-        offLoop: 'always',
-      });
-      cleanups.push(() => run.stop(1_000));
+      const { run, master, tap, transport, lock } = await handOverStandin(['standin-exit', '16'], 'always');
       expect(parseLockPid(readFileSync(lock.path))).toBe(run.pid);
-      await until(master, () => fromLine.includes('STANDIN-HELLO'), 'greeting');
       master.write('line one\nBYE 3\n');
       expect(await run.exited).toEqual({ code: 3, signal: null });
       expect(run.stderrTail()).toContain('pppd stand-in: this is not pppd');
@@ -295,20 +271,7 @@ describe('handing the line to a pppd stand-in', () => {
     });
 
     it("stop() signals the worker's child by its process group: SIGTERM, exit 5", async () => {
-      const { ptsName, master } = openPair();
-      const { transport, lock, log } = await lineAndLock(ptsName);
-      let fromLine = '';
-      master.on('data', (b: Buffer) => (fromLine += b.toString('latin1')));
-      const run = await handOverToPppd({
-        ttyPath: ptsName,
-        closeLine: () => transport.close(),
-        file: process.execPath,
-        args: [standin],
-        lock,
-        log,
-        offLoop: 'always',
-      });
-      await until(master, () => fromLine.includes('STANDIN-HELLO'), 'greeting');
+      const { run } = await handOverStandin([], 'always');
       await run.stop(5_000);
       expect(await run.exited).toEqual({ code: 5, signal: null });
     });
