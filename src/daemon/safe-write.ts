@@ -54,20 +54,24 @@ export function ensureSafeDir(dir: string): void {
   }
 }
 
+/** A fresh temp file is created only, never opened through a symlink. */
+const TEMP_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+/** Checks file's directory (ensureSafeDir) and names a fresh temp file beside file. */
+function safeTempFor(file: string): string {
+  const dir = dirname(file);
+  ensureSafeDir(dir);
+  return join(dir, `.${basename(file)}.${randomBytes(8).toString('hex')}.tmp`);
+}
+
 /**
  * Atomically replaces file with data; see the module comment for what is checked.
  * `fsync: false` skips the flush to disk, for a file that is only a view of memory
  * (the status file): after a crash it is rewritten anyway.
  */
 export function writeFileSafely(file: string, data: string, mode: number, o: { fsync?: boolean } = {}): void {
-  const dir = dirname(file);
-  ensureSafeDir(dir);
-  const tmp = join(dir, `.${basename(file)}.${randomBytes(8).toString('hex')}.tmp`);
-  const fd = openSync(
-    tmp,
-    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
-    mode,
-  );
+  const tmp = safeTempFor(file);
+  const fd = openSync(tmp, TEMP_FLAGS, mode);
   try {
     try {
       writeSync(fd, data);
@@ -93,14 +97,8 @@ export async function writeFileSafelyAsync(
   mode: number,
   o: { fsync?: boolean } = {},
 ): Promise<void> {
-  const dir = dirname(file);
-  ensureSafeDir(dir);
-  const tmp = join(dir, `.${basename(file)}.${randomBytes(8).toString('hex')}.tmp`);
-  const fh = await fsp.open(
-    tmp,
-    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
-    mode,
-  );
+  const tmp = safeTempFor(file);
+  const fh = await fsp.open(tmp, TEMP_FLAGS, mode);
   try {
     try {
       await fh.writeFile(data);

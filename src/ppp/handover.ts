@@ -156,12 +156,7 @@ export async function handOverToPppd(o: HandOverOptions): Promise<PppRun> {
       try {
         child = await spawner.spawn({ file, args, fd, env, detached: !ctty });
       } catch (err) {
-        throw new CallbackdError(
-          'PPP_SPAWN',
-          `cannot start ${o.file}: ${(err as Error).message}`,
-          { file: o.file },
-          err,
-        );
+        throw spawnFailed(o.file, err as Error);
       }
     } else {
       child = spawn(file, args, { stdio: [fd, fd, 'pipe'], env, detached: !ctty });
@@ -170,7 +165,7 @@ export async function handOverToPppd(o: HandOverOptions): Promise<PppRun> {
     if (pid === undefined) {
       // spawn reports ENOENT/EACCES asynchronously through 'error'.
       const err = await new Promise<Error>((res) => child.once('error', res));
-      throw new CallbackdError('PPP_SPAWN', `cannot start ${o.file}: ${err.message}`, { file: o.file }, err);
+      throw spawnFailed(o.file, err);
     }
     running++;
     child.once('exit', () => {
@@ -235,6 +230,9 @@ async function setModemLine(fd: number, o: HandOverOptions): Promise<void> {
     o.log.warn({ event: 'tty-modem-mode-failed', tty: o.ttyPath, err: err.trim() || `exit ${String(code)}` });
 }
 const STTY_DEADLINE_MS = 2_000;
+
+const spawnFailed = (file: string, err: Error): CallbackdError =>
+  new CallbackdError('PPP_SPAWN', `cannot start ${file}: ${err.message}`, { file }, err);
 
 /**
  * setsid(1)'s exit code when it could not exec the program (126, 127) within a moment,

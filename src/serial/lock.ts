@@ -246,32 +246,12 @@ export class UucpLock {
     }
   }
 
-  private async writeTemp(pid: number): Promise<string> {
-    const tmp = join(this.dir, `LTMP.${this.pid}.${randomBytes(4).toString('hex')}`);
-    try {
-      // O_EXCL: never through a symlink; fchmod on the handle, never by path.
-      const fh = await fsp.open(tmp, 'wx', 0o644);
-      try {
-        await fh.writeFile(formatLockPid(pid));
-        await fh.chmod(0o644); // the umask must not make the lock unreadable for others
-      } finally {
-        await fh.close();
-      }
-    } catch (e) {
-      await fsp.unlink(tmp).catch(() => undefined);
-      throw this.failed('create', e);
-    }
-    return tmp;
-  }
-
   /**
-   * One attempt at the lock: a temp file with our PID, link()ed into place. Synchronous,
-   * because a line takes the lock between a RING and its ATA: these five system calls on
-   * the (local, tmpfs) lock directory take tens of microseconds on this thread, where
-   * the same steps through fs.promises were six trips through libuv's thread pool and
-   * back, milliseconds on a loaded machine (strace of a benchmark call).
+   * A temp file in the lock directory holding pid, ready to be linked or renamed into
+   * place. Synchronous: five system calls on a local directory, tens of microseconds,
+   * where fs.promises made each a trip through libuv's thread pool (see tryLink).
    */
-  private tryLink(pid: number): boolean {
+  private writeTemp(pid: number): string {
     const tmp = join(this.dir, `LTMP.${this.pid}.${randomBytes(4).toString('hex')}`);
     let fd: number | undefined;
     try {
@@ -286,6 +266,18 @@ export class UucpLock {
       unlinkQuietly(tmp);
       throw this.failed('create', e);
     }
+    return tmp;
+  }
+
+  /**
+   * One attempt at the lock: a temp file with our PID, link()ed into place. Synchronous,
+   * because a line takes the lock between a RING and its ATA: these five system calls on
+   * the (local, tmpfs) lock directory take tens of microseconds on this thread, where
+   * the same steps through fs.promises were six trips through libuv's thread pool and
+   * back, milliseconds on a loaded machine (strace of a benchmark call).
+   */
+  private tryLink(pid: number): boolean {
+    const tmp = this.writeTemp(pid);
     try {
       linkSync(tmp, this.path);
       return true;
@@ -298,11 +290,11 @@ export class UucpLock {
   }
 
   private async replace(pid: number): Promise<void> {
-    const tmp = await this.writeTemp(pid);
+    const tmp = this.writeTemp(pid);
     try {
       await fsp.rename(tmp, this.path);
     } catch (e) {
-      await fsp.unlink(tmp).catch(() => undefined);
+      unlinkQuietly(tmp);
       throw this.failed('rewrite', e);
     }
   }
