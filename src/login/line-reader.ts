@@ -16,6 +16,12 @@ export interface LineReaderOptions {
   maxLength: number;
   echo: boolean;
   detectPpp: boolean;
+  /**
+   * The first bytes finish a line begun before this reader (before its prompt): they are
+   * dropped, without echo, up to that line's CR or LF; a PPP flag also ends it and is
+   * read as usual, so AutoPPP still sees the next frame.
+   */
+  continuesLine?: boolean;
 }
 
 const ETX = 0x03; // ^C
@@ -70,6 +76,8 @@ export class LineReader {
   private pppStart: Buffer | undefined;
   /** The CR or LF that just ended a line, so the other half of a CRLF/LFCR pair is skipped. */
   private lastEnd: number | undefined;
+  /** Still dropping the rest of a line begun before this reader (continuesLine). */
+  private skipping: boolean;
 
   constructor(opts: LineReaderOptions) {
     if (!Number.isInteger(opts.maxLength) || opts.maxLength < 1) {
@@ -78,6 +86,7 @@ export class LineReader {
     this.maxLength = opts.maxLength;
     this.echoOn = opts.echo;
     this.detectPpp = opts.detectPpp;
+    this.skipping = opts.continuesLine === true;
   }
 
   /** Off at a password prompt: typed characters and erasures are not sent back. */
@@ -107,6 +116,16 @@ export class LineReader {
     for (let i = 0; i < chunk.length; i++) {
       if (this.mode === 'ppp') break;
       const raw = chunk[i] as number;
+      if (this.skipping) {
+        const c = raw & 0x7f;
+        if (c === CR || c === LF) {
+          this.skipping = false;
+          this.lastEnd = c; // the other half of a CRLF is skipped too
+          continue;
+        }
+        if (raw !== FLAG) continue;
+        this.skipping = false;
+      }
       if (this.detectPpp && this.framing(raw, events)) {
         if (events.at(-1)?.kind === 'ppp')
           this.pppStart = Buffer.concat([Buffer.from(this.head), chunk.subarray(i + 1)]);

@@ -61,10 +61,9 @@ export class LineSession {
   /**
    * The last bytes the caller sent before the prompt ended mid-line (a command for its own
    * modem, cut by the prompt): the first reader after the settle drops the rest of that
-   * line, so its tail is never taken for a login name.
+   * line (LineReader's continuesLine), so its tail is never taken for a login name.
    */
   private settleMidLine = false;
-  private skipToLineEnd = false;
   private ppp: PppRun | undefined;
   /** How long this call's last local secret check (the KDF) took, for the ppp-running log. */
   private secretCheckMs: number | undefined;
@@ -204,13 +203,6 @@ export class LineSession {
         this.push({ type: 'noise' });
       }
       return;
-    }
-    if (this.skipToLineEnd) {
-      const rest = afterLineEnd(chunk);
-      if (rest === undefined) return; // still the line cut by the prompt: dropped, no echo
-      this.skipToLineEnd = false;
-      if (rest.length === 0) return;
-      chunk = rest;
     }
     const { echo, events } = this.reader.feed(chunk);
     // More lines than may wait (a flood of CRs): the lines past the bound are dropped, and
@@ -409,7 +401,6 @@ export class LineSession {
     this.readerOn = false;
     this.rawPpp = false;
     this.settleMidLine = false;
-    this.skipToLineEnd = false;
     this.reader = undefined;
     this.dropped = 0;
     await this.keeper.idle();
@@ -461,9 +452,9 @@ export class LineSession {
           maxLength: e.echo ? this.config.login.maxLength : SECRET_MAX_LENGTH,
           echo: e.echo,
           detectPpp: e.detectPpp,
+          continuesLine: this.settleMidLine,
         });
         this.readerOn = true;
-        this.skipToLineEnd = this.settleMidLine;
         this.settleMidLine = false;
         // No echo: a password prompt, so a secret check follows.
         if (!e.echo) this.deps.prepareSecretCheck?.();
@@ -679,17 +670,4 @@ export type { Transport };
 function isLineEnd(b: number): boolean {
   const c = b & 0x7f;
   return c === 0x0d || c === 0x0a;
-}
-
-/**
- * What follows the end of the line in progress: after its CR or LF, or from a PPP flag
- * on (the caller's pppd, whose frames hold no bare CR, must still reach AutoPPP);
- * undefined when the chunk does not end that line.
- */
-function afterLineEnd(chunk: Buffer): Buffer | undefined {
-  for (let i = 0; i < chunk.length; i++) {
-    if (isLineEnd(chunk[i]!)) return chunk.subarray(i + 1);
-    if (chunk[i] === 0x7e) return chunk.subarray(i);
-  }
-  return undefined;
 }

@@ -2,7 +2,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LineReader, type ReaderEvent } from '../../src/login/line-reader.js';
 
-function reader(opts: Partial<{ maxLength: number; echo: boolean; detectPpp: boolean }> = {}): LineReader {
+function reader(
+  opts: Partial<{ maxLength: number; echo: boolean; detectPpp: boolean; continuesLine: boolean }> = {},
+): LineReader {
   return new LineReader({ maxLength: 32, echo: true, detectPpp: true, ...opts });
 }
 function feedAll(r: LineReader, chunks: (string | number[] | Buffer)[]) {
@@ -99,6 +101,27 @@ describe('LineReader: lines and echo', () => {
 
   it('refuses a maxLength that is not a positive whole number', () => {
     expect(() => reader({ maxLength: 0 })).toThrow(/maxLength/);
+  });
+});
+
+describe('LineReader: a line begun before it (continuesLine)', () => {
+  it('drops the rest of that line, unechoed, with the whole CRLF, then reads as usual', () => {
+    const r = reader({ continuesLine: true });
+    expect(feedAll(r, ['1A', '\r\n', 'pppuser\r'])).toEqual({
+      echo: 'pppuser\r\n',
+      events: [line('pppuser')],
+    });
+  });
+
+  it('ends at a PPP flag, which AutoPPP then reads', () => {
+    const r = reader({ continuesLine: true });
+    const out = feedAll(r, [[0x21, 0x7d, 0x21, 0x7e, 0xff, 0x03, 0xc0, 0x21]]);
+    expect(out.events).toEqual([{ kind: 'ppp' }]);
+    expect(out.echo).toBe('');
+  });
+
+  it('changes nothing without it', () => {
+    expect(feedAll(reader(), ['1A\r']).events).toEqual([line('1A')]);
   });
 });
 
