@@ -1,7 +1,7 @@
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { deriveSecret, scryptMemory } from '../config/secret-hash.js';
+import { workerClass } from '../worker-class.js';
 
 /**
  * The secret checks' key derivation (scrypt, 16 MB and 40-60 ms of CPU each) on threads
@@ -21,14 +21,6 @@ import { deriveSecret, scryptMemory } from '../config/secret-hash.js';
  * deriveSecret on libuv's pool: a check never fails for the thread's sake.
  */
 export const KDF_NICE = 10;
-/**
- * node:worker_threads is loaded with the first thread, not with the daemon: it is
- * about 0.3 MB of RSS that an idle daemon does not need.
- */
-const load = createRequire(import.meta.url);
-function workerClass(): typeof Worker {
-  return (load('node:worker_threads') as typeof import('node:worker_threads')).Worker;
-}
 const LINGER_MS = 30_000;
 
 export interface KdfParams {

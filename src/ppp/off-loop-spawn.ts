@@ -1,13 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
-import { createRequire } from 'node:module';
 import type { Worker } from 'node:worker_threads';
-
-/** Loaded with the first worker, not with the daemon (about 0.3 MB an idle daemon does not need). */
-const load = createRequire(import.meta.url);
-function workerClass(): typeof Worker {
-  return (load('node:worker_threads') as typeof import('node:worker_threads')).Worker;
-}
+import { workerClass } from '../worker-class.js';
 
 /**
  * Starting a child off the daemon's event loop. child_process.spawn is synchronous: the

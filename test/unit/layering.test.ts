@@ -31,6 +31,7 @@ const RANK: Record<string, number> = {
   'log-tap': 1,
   timing: 1,
   wait: 1,
+  'worker-class': 1,
 };
 
 /** Sideways imports between areas of one rank, each with its reason. */
